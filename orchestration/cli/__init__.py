@@ -1,0 +1,18 @@
+"""The ``cro`` command line: set-up, demo data, materialization and diagnostics."""
+
+from __future__ import annotations
+
+import typer
+
+from orchestration.cli import demo_data, doctor, materialize
+
+app = typer.Typer(
+    name="cro",
+    help="CRO AI Agent: revenue-operations data platform (demo company: +Pet).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+app.command("demo-data")(demo_data.demo_data)
+app.command("materialize")(materialize.materialize)
+app.command("doctor")(doctor.doctor)

@@ -1,0 +1,127 @@
+"""``cro materialize``: run assets in-process against the configured instance, with progress."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Annotated
+
+import dagster as dg
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from orchestration.instance import load_instance
+from orchestration.settings import load_settings
+
+
+@dataclass
+class _RunWatch:
+    """Counts materializations of a running run by polling its event log (read-only)."""
+
+    instance: dg.DagsterInstance
+    run_id: str
+    done: dict[str, dict[str, object]] = field(default_factory=dict)
+    failed: set[str] = field(default_factory=set)
+
+    def poll(self) -> None:
+        for record in self.instance.all_logs(
+            self.run_id,
+            of_type={dg.DagsterEventType.ASSET_MATERIALIZATION, dg.DagsterEventType.STEP_FAILURE},
+        ):
+            event = record.dagster_event
+            if event is None:
+                continue
+            if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
+                mat = event.asset_materialization
+                if mat is not None:
+                    self.done[mat.asset_key.to_user_string()] = dict(mat.metadata)
+            elif event.step_key:
+                self.failed.add(event.step_key)
+
+
+def _metadata_value(metadata: dict[str, object], *names: str) -> str:
+    for name in names:
+        if name in metadata:
+            value = getattr(metadata[name], "value", metadata[name])
+            return f"{value:,}" if isinstance(value, int) else str(value)
+    return ""
+
+
+def materialize(
+    selection: Annotated[
+        str, typer.Argument(help="Asset selection, e.g. '*' (all), 'group:ingestion', 'key:hubspot/contacts+'.")
+    ] = "*",
+) -> None:
+    """Materialize assets in-process on the configured instance (the one the UI shows)."""
+    from orchestration.definitions import defs
+
+    console = Console()
+    settings = load_settings()
+    instance = load_instance(settings)
+    graph = defs.resolve_asset_graph()
+    keys = sorted(dg.AssetSelection.from_string(selection).resolve(graph), key=lambda k: k.to_user_string())
+    materializable = [k for k in keys if graph.get(k).is_materializable]
+    if not materializable:
+        console.print(f"[yellow]No materializable assets match {selection!r}; nothing to do.")
+        return
+
+    job = defs.resolve_implicit_global_asset_job_def()
+    run_id = str(uuid.uuid4())
+    watch = _RunWatch(instance, run_id)
+    stop = threading.Event()
+    started = time.perf_counter()
+
+    progress = Progress(
+        TextColumn("[bold]materializing"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} assets"),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=console,
+    )
+
+    def refresh(task_id: int) -> None:
+        while not stop.wait(0.5):
+            watch.poll()
+            last = next(reversed(watch.done), "")
+            progress.update(task_id, completed=len(watch.done), description=last)
+
+    with progress:
+        task_id = progress.add_task("", total=len(materializable))
+        poller = threading.Thread(target=refresh, args=(task_id,), daemon=True)
+        poller.start()
+        try:
+            result = job.execute_in_process(
+                instance=instance,
+                asset_selection=materializable,
+                run_id=run_id,
+                raise_on_error=False,
+                tags={"cro/launched_by": "cli"},
+            )
+        finally:
+            stop.set()
+            poller.join()
+        watch.poll()
+        progress.update(task_id, completed=len(watch.done), description="")
+
+    table = Table(title=f"run {run_id[:8]} — {time.perf_counter() - started:.1f} s")
+    for column in ("asset", "status", "rows", "rejected"):
+        table.add_column(column)
+    for key in materializable:
+        name = key.to_user_string()
+        metadata = watch.done.get(name)
+        if metadata is None:
+            table.add_row(name, "[red]not materialized", "", "")
+        else:
+            rows = _metadata_value(metadata, "dagster/row_count", "rows")
+            table.add_row(name, "[green]ok", rows, _metadata_value(metadata, "rows_rejected"))
+    console.print(table)
+    if not result.success:
+        for event in result.all_events:
+            if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
+                console.print(f"[red]{event.step_key} failed:[/red] {event.step_failure_data.error.message}")
+        raise typer.Exit(code=1)

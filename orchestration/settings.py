@@ -1,0 +1,112 @@
+"""The one place that reads the process environment.
+
+Everything that differs between the embedded default (``CRO_ENV=local``: DuckDB, SQLite Dagster
+storage, demo files, offline LLM, dry-run outbound) and production (``CRO_ENV=prod``) is decided
+here, once. Secrets are *not* read here: resources receive them through ``dagster.EnvVar`` so that
+their values never reach logs or asset metadata. This module only records whether they are set.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+Environment = Literal["local", "prod"]
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Credentials per outside system. Values are never read into Python objects here; only presence.
+CREDENTIALS: dict[str, tuple[str, ...]] = {
+    "hubspot": ("HUBSPOT_ACCESS_TOKEN",),
+    "whatsapp": ("WHATSAPP_ACCESS_TOKEN", "WHATSAPP_PHONE_NUMBER_ID", "WHATSAPP_APP_SECRET"),
+    "google_sheets": ("GOOGLE_SERVICE_ACCOUNT_FILE", "GOOGLE_SHEETS_SPREADSHEET_ID"),
+    "notion": ("NOTION_TOKEN", "NOTION_DATABASE_ID"),
+    "slack": ("SLACK_BOT_TOKEN", "SLACK_CHANNEL"),
+    "smtp": ("SMTP_HOST", "SMTP_USERNAME", "SMTP_PASSWORD"),
+    "openai": ("OPENAI_API_KEY",),
+}
+
+
+class SettingsError(ValueError):
+    """A configuration value is present but unusable; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: Environment
+    data_dir: Path
+    demo_dir: Path
+    dagster_home: Path
+    warehouse_url: str
+    llm_provider: Literal["offline", "openai"]
+    outbound_live: bool
+    credentials_present: Mapping[str, bool] = field(default_factory=dict)
+
+    @property
+    def warehouse_kind(self) -> Literal["duckdb", "postgres"]:
+        return "postgres" if self.warehouse_url.startswith(("postgresql://", "postgres://")) else "duckdb"
+
+    @property
+    def duckdb_path(self) -> Path:
+        if self.warehouse_kind != "duckdb":
+            raise SettingsError(f"warehouse is {self.warehouse_kind}, not DuckDB")
+        return Path(self.warehouse_url.removeprefix("duckdb:///"))
+
+    def missing_credentials(self, system: str) -> list[str]:
+        return [name for name in CREDENTIALS[system] if not self.credentials_present.get(name)]
+
+
+def _path(environ: Mapping[str, str], name: str, default: Path) -> Path:
+    value = environ.get(name)
+    return Path(value).expanduser().resolve() if value else default
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build the settings from ``environ`` (the process environment by default).
+
+    Passing a mapping keeps tests free of global state.
+    """
+    env_map = os.environ if environ is None else environ
+    env = env_map.get("CRO_ENV", "local").strip().lower()
+    if env not in ("local", "prod"):
+        raise SettingsError(f"CRO_ENV must be 'local' or 'prod', got {env!r}")
+
+    data_dir = _path(env_map, "CRO_DATA_DIR", PROJECT_ROOT / "data")
+    demo_dir = _path(env_map, "CRO_DEMO_DIR", data_dir / "demo")
+    dagster_home = _path(env_map, "DAGSTER_HOME", PROJECT_ROOT / "dagster_home")
+
+    warehouse_url = env_map.get("CRO_WAREHOUSE_URL", "").strip()
+    if not warehouse_url:
+        if env == "prod":
+            raise SettingsError(
+                "CRO_ENV=prod needs CRO_WAREHOUSE_URL (e.g. postgresql://user:pass@host:5432/warehouse)"
+            )
+        warehouse_url = f"duckdb:///{data_dir / 'warehouse.duckdb'}"
+    if not warehouse_url.startswith(("duckdb:///", "postgresql://", "postgres://")):
+        raise SettingsError(
+            "CRO_WAREHOUSE_URL must start with duckdb:/// (a file path) or postgresql:// "
+            f"(got scheme {warehouse_url.split(':', 1)[0]!r})"
+        )
+
+    provider = env_map.get("CRO_LLM_PROVIDER", "openai" if env == "prod" else "offline").strip().lower()
+    if provider not in ("offline", "openai"):
+        raise SettingsError(f"CRO_LLM_PROVIDER must be 'offline' or 'openai', got {provider!r}")
+
+    outbound = env_map.get("CRO_OUTBOUND", "live" if env == "prod" else "dry_run").strip().lower()
+    if outbound not in ("dry_run", "live"):
+        raise SettingsError(f"CRO_OUTBOUND must be 'dry_run' or 'live', got {outbound!r}")
+
+    present = {name: bool(env_map.get(name)) for names in CREDENTIALS.values() for name in names}
+    return Settings(
+        env=env,  # type: ignore[arg-type]
+        data_dir=data_dir,
+        demo_dir=demo_dir,
+        dagster_home=dagster_home,
+        warehouse_url=warehouse_url,
+        llm_provider=provider,  # type: ignore[arg-type]
+        outbound_live=outbound == "live",
+        credentials_present=present,
+    )
