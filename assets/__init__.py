@@ -7,7 +7,9 @@ import dagster as dg
 
 def all_assets() -> list[dg.AssetsDefinition]:
     """Every asset of the project, in one list, so Definitions and tests agree on the graph."""
-    return []
+    from assets.ingestion.sheets import sheet_assets
+
+    return [*sheet_assets]
 
 
 def all_asset_checks() -> list[dg.AssetChecksDefinition]:

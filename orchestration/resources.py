@@ -7,14 +7,14 @@ ever see the resource interfaces defined here.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
+from integrations.sheets.sources import CsvSheetsSource, GoogleSheetsSource, SheetsSource
 from orchestration.settings import Settings
+from orchestration.warehouse import Warehouse
 
 
 def mask_url(url: str) -> str:
@@ -30,41 +30,40 @@ class WarehouseResource(dg.ConfigurableResource):
 
     url: str
 
-    @property
-    def kind(self) -> str:
-        return "postgres" if self.url.startswith(("postgresql://", "postgres://")) else "duckdb"
-
-    @contextmanager
-    def connect(self) -> Iterator[Any]:
-        """A DB-API connection, closed on exit (DuckDB allows one writer process at a time)."""
-        if self.kind == "duckdb":
-            import duckdb
-
-            path = self.url.removeprefix("duckdb:///")
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            con = duckdb.connect(path)
-        else:
-            import psycopg2
-
-            con = psycopg2.connect(self.url, connect_timeout=5)
-        try:
-            yield con
-        finally:
-            con.close()
+    def get(self) -> Warehouse:
+        return Warehouse(self.url)
 
     def ping(self) -> str:
         """Run a trivial query; returns the server version. Raises if unreachable."""
-        with self.connect() as con:
-            cur = con.cursor()
-            cur.execute("select version()")
-            row = cur.fetchone()
-            return str(row[0]) if row else "unknown"
+        return str(self.get().query("select version()")[0][0])
+
+
+class SheetsResource(dg.ConfigurableResource):
+    """Google Sheets in production; the demo world's worksheet files on the embedded default."""
+
+    csv_dir: str | None = None
+    spreadsheet_id: str | None = None
+    service_account_file: str | None = None
+
+    def source(self) -> SheetsSource:
+        if self.csv_dir:
+            return CsvSheetsSource(Path(self.csv_dir))
+        if not (self.spreadsheet_id and self.service_account_file):
+            raise dg.Failure(
+                "Google Sheets is not configured: set GOOGLE_SHEETS_SPREADSHEET_ID and GOOGLE_SERVICE_ACCOUNT_FILE"
+            )
+        return GoogleSheetsSource(self.spreadsheet_id, self.service_account_file)
 
 
 def build_resources(settings: Settings) -> dict[str, Any]:
     """Resources for the active environment. Secrets stay ``EnvVar`` references until run time."""
     if settings.env == "prod":
         warehouse = WarehouseResource(url=dg.EnvVar("CRO_WAREHOUSE_URL"))
+        sheets = SheetsResource(
+            spreadsheet_id=dg.EnvVar("GOOGLE_SHEETS_SPREADSHEET_ID"),
+            service_account_file=dg.EnvVar("GOOGLE_SERVICE_ACCOUNT_FILE"),
+        )
     else:
         warehouse = WarehouseResource(url=settings.warehouse_url)
-    return {"warehouse": warehouse}
+        sheets = SheetsResource(csv_dir=str(settings.demo_dir / "sheets"))
+    return {"warehouse": warehouse, "sheets": sheets}

@@ -1,0 +1,43 @@
+"""Metadata every ingestion asset reports: counts, timing and a small preview."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import dagster as dg
+import pyarrow as pa
+
+from orchestration.warehouse import MergeResult
+
+PREVIEW_ROWS = 5
+
+
+def preview(table: pa.Table, rows: int = PREVIEW_ROWS) -> dg.MetadataValue:
+    head = table.slice(0, rows).to_pylist()
+    if not head:
+        return dg.MetadataValue.md("_no rows_")
+    columns = list(head[0])
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join("" if r[c] is None else str(r[c]) for c in columns) + " |" for r in head]
+    return dg.MetadataValue.md("\n".join(lines))
+
+
+def load_metadata(
+    *,
+    table_rows: int,
+    merged: MergeResult,
+    rejected: int,
+    reasons: dict[str, int],
+    started: float,
+    sample: pa.Table,
+) -> dict[str, dg.RawMetadataValue]:
+    return {
+        "dagster/row_count": table_rows,
+        "rows_inserted": merged.inserted,
+        "rows_updated": merged.updated,
+        "rows_rejected": rejected,
+        "reject_reasons": dg.MetadataValue.json(json.loads(json.dumps(reasons))),
+        "duration_s": round(time.perf_counter() - started, 3),
+        "preview": preview(sample),
+    }
