@@ -30,10 +30,12 @@ $(UV):
 # Re-syncs only when the lock or the project metadata changed.
 $(STAMP): $(UV) pyproject.toml uv.lock
 	$(UV) sync --locked --compile-bytecode
-	@mkdir -p $(DAGSTER_HOME)
 	@touch $@
 
-install: $(STAMP)
+$(DAGSTER_HOME)/dagster.yaml: | $(STAMP)
+	$(BIN)/python -m orchestration.instance
+
+install: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 
 demo: install
 	$(BIN)/cro demo-data --customers $(DEMO_CUSTOMERS) --months $(DEMO_MONTHS) --seed $(DEMO_SEED)

@@ -8,6 +8,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Annotated
 
+import warnings
+
 import dagster as dg
 import typer
 from rich.console import Console
@@ -36,7 +38,7 @@ class _RunWatch:
             if event is None:
                 continue
             if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
-                mat = event.asset_materialization
+                mat = record.asset_materialization
                 if mat is not None:
                     self.done[mat.asset_key.to_user_string()] = dict(mat.metadata)
             elif event.step_key:
@@ -55,14 +57,17 @@ def materialize(
     selection: Annotated[
         str, typer.Argument(help="Asset selection, e.g. '*' (all), 'group:ingestion', 'key:hubspot/contacts+'.")
     ] = "*",
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Dagster's step-by-step log.")] = False,
 ) -> None:
     """Materialize assets in-process on the configured instance (the one the UI shows)."""
-    from orchestration.definitions import defs
+    from orchestration.definitions import build_definitions
 
     console = Console()
+    defs = build_definitions()
     settings = load_settings()
     instance = load_instance(settings)
     graph = defs.resolve_asset_graph()
+    warnings.filterwarnings("ignore", category=dg.BetaWarning)  # selection parsing is marked beta
     keys = sorted(dg.AssetSelection.from_string(selection).resolve(graph), key=lambda k: k.to_user_string())
     materializable = [k for k in keys if graph.get(k).is_materializable]
     if not materializable:
@@ -97,6 +102,7 @@ def materialize(
         try:
             result = job.execute_in_process(
                 instance=instance,
+                run_config={"loggers": {"console": {"config": {"log_level": "DEBUG" if verbose else "WARNING"}}}},
                 asset_selection=materializable,
                 run_id=run_id,
                 raise_on_error=False,
