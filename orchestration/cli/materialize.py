@@ -5,10 +5,9 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+import warnings
 from dataclasses import dataclass, field
 from typing import Annotated
-
-import warnings
 
 import dagster as dg
 import typer
