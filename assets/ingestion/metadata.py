@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import time
 
 import dagster as dg
 import pyarrow as pa
 
-from orchestration.warehouse import MergeResult
+from assets.ingestion.loading import LoadOutcome
 
 PREVIEW_ROWS = 5
 
@@ -24,20 +23,14 @@ def preview(table: pa.Table, rows: int = PREVIEW_ROWS) -> dg.MetadataValue:
 
 
 def load_metadata(
-    *,
-    table_rows: int,
-    merged: MergeResult,
-    rejected: int,
-    reasons: dict[str, int],
-    started: float,
-    sample: pa.Table,
+    outcome: LoadOutcome, *, reasons: dict[str, int], started: float, sample: pa.Table
 ) -> dict[str, dg.RawMetadataValue]:
     return {
-        "dagster/row_count": table_rows,
-        "rows_inserted": merged.inserted,
-        "rows_updated": merged.updated,
-        "rows_rejected": rejected,
-        "reject_reasons": dg.MetadataValue.json(json.loads(json.dumps(reasons))),
+        "dagster/row_count": outcome.table_rows,
+        "rows_inserted": outcome.merged.inserted,
+        "rows_updated": outcome.merged.updated,
+        "rows_rejected": outcome.rejected,
+        "reject_reasons": dg.MetadataValue.json(dict(reasons)),
         "duration_s": round(time.perf_counter() - started, 3),
         "preview": preview(sample),
     }

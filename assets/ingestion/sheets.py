@@ -6,14 +6,21 @@ import time
 
 import dagster as dg
 
+from assets.ingestion.loading import LoadOutcome, UnusableBatchError, load_validated
 from assets.ingestion.metadata import load_metadata
-from integrations.sheets import WORKSHEETS, WorksheetSpec, validate
+from integrations.sheets import WORKSHEETS, ValidatedBatch, WorksheetSpec, validate
 from integrations.sheets.validate import SheetSchemaError
 from orchestration.resources import SheetsResource, WarehouseResource
+from orchestration.warehouse import Warehouse
 
 SCHEMA = "raw_sheets"
-# Above this share of rejected rows the worksheet is considered broken: nothing is merged.
-MAX_REJECTED_SHARE = 0.2
+
+
+def load_worksheet(warehouse: Warehouse, spec: WorksheetSpec, batch: ValidatedBatch) -> LoadOutcome:
+    """Land a validated worksheet in ``raw_sheets`` (also used by ``cro import orders``)."""
+    return load_validated(
+        warehouse, SCHEMA, spec.name, batch.good, batch.rejected, spec.primary_key, batch.reject_reasons
+    )
 
 
 def build_sheet_asset(spec: WorksheetSpec) -> dg.AssetsDefinition:
@@ -28,31 +35,13 @@ def build_sheet_asset(spec: WorksheetSpec) -> dg.AssetsDefinition:
     )
     def _sheet(warehouse: WarehouseResource, sheets: SheetsResource) -> dg.MaterializeResult:
         started = time.perf_counter()
-        table = sheets.source().read(spec.name)
         try:
-            batch = validate(spec, table)
-        except SheetSchemaError as exc:
+            batch = validate(spec, sheets.source().read(spec.name))
+            outcome = load_worksheet(warehouse.get(), spec, batch)
+        except (SheetSchemaError, UnusableBatchError) as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from exc
-        wh = warehouse.get()
-        wh.merge(SCHEMA, f"{spec.name}__rejected", batch.rejected, ["rejected_id"])
-        share = batch.rejected.num_rows / max(table.num_rows, 1)
-        if share > MAX_REJECTED_SHARE:
-            raise dg.Failure(
-                description=f"worksheet '{spec.name}': {share:.0%} of {table.num_rows} rows rejected "
-                f"(limit {MAX_REJECTED_SHARE:.0%}); nothing merged. Reasons: {batch.reject_reasons}. "
-                f"See {SCHEMA}.{spec.name}__rejected.",
-                allow_retries=False,
-            )
-        merged = wh.merge(SCHEMA, spec.name, batch.good, spec.primary_key)
         return dg.MaterializeResult(
-            metadata=load_metadata(
-                table_rows=wh.row_count(SCHEMA, spec.name),
-                merged=merged,
-                rejected=batch.rejected.num_rows,
-                reasons=batch.reject_reasons,
-                started=started,
-                sample=batch.good,
-            )
+            metadata=load_metadata(outcome, reasons=batch.reject_reasons, started=started, sample=batch.good)
         )
 
     return _sheet
