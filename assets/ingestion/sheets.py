@@ -8,22 +8,22 @@ import dagster as dg
 
 from assets.ingestion.loading import LoadOutcome, UnusableBatchError, load_validated
 from assets.ingestion.metadata import load_metadata
-from integrations.sheets import WORKSHEETS, ValidatedBatch, WorksheetSpec, validate
-from integrations.sheets.validate import SheetSchemaError
+from integrations.contracts import ContractError, TableContract, ValidatedBatch, validate
+from integrations.sheets import WORKSHEETS
 from orchestration.resources import SheetsResource, WarehouseResource
 from orchestration.warehouse import Warehouse
 
 SCHEMA = "raw_sheets"
 
 
-def load_worksheet(warehouse: Warehouse, spec: WorksheetSpec, batch: ValidatedBatch) -> LoadOutcome:
+def load_worksheet(warehouse: Warehouse, spec: TableContract, batch: ValidatedBatch) -> LoadOutcome:
     """Land a validated worksheet in ``raw_sheets`` (also used by ``cro import orders``)."""
     return load_validated(
         warehouse, SCHEMA, spec.name, batch.good, batch.rejected, spec.primary_key, batch.reject_reasons
     )
 
 
-def build_sheet_asset(spec: WorksheetSpec) -> dg.AssetsDefinition:
+def build_sheet_asset(spec: TableContract) -> dg.AssetsDefinition:
     @dg.asset(
         key=["sheets", spec.name],
         group_name="ingestion",
@@ -36,9 +36,9 @@ def build_sheet_asset(spec: WorksheetSpec) -> dg.AssetsDefinition:
     def _sheet(warehouse: WarehouseResource, sheets: SheetsResource) -> dg.MaterializeResult:
         started = time.perf_counter()
         try:
-            batch = validate(spec, sheets.source().read(spec.name))
+            batch = validate(spec, sheets.source().read(spec.name), what="worksheet")
             outcome = load_worksheet(warehouse.get(), spec, batch)
-        except (SheetSchemaError, UnusableBatchError) as exc:
+        except (ContractError, UnusableBatchError) as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from exc
         return dg.MaterializeResult(
             metadata=load_metadata(outcome, reasons=batch.reject_reasons, started=started, sample=batch.good)

@@ -1,10 +1,9 @@
-"""Google Sheets worksheets (marketing spend, expenses, orders) and their validation.
+"""Google Sheets worksheets (marketing spend, expenses, orders) and their contracts.
 
 A worksheet arrives as header + rows of strings, whether from the Sheets API (``gspread``), the demo
 world's CSV files or an orders export (``cro import orders``); one validation serves them all.
 """
 
-from integrations.sheets.specs import WORKSHEETS, ColumnSpec, WorksheetSpec
-from integrations.sheets.validate import SheetSchemaError, ValidatedBatch, validate
+from integrations.sheets.specs import WORKSHEETS
 
-__all__ = ["WORKSHEETS", "ColumnSpec", "SheetSchemaError", "ValidatedBatch", "WorksheetSpec", "validate"]
+__all__ = ["WORKSHEETS"]

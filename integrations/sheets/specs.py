@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
-
-ColumnKind = Literal["text", "date", "month", "amount", "signed_amount"]
+from integrations.contracts import ColumnSpec, TableContract
 
 CHANNELS = ("google_ads", "meta_ads", "instagram", "referral", "organic", "whatsapp")
 DRE_EXPENSE_LINES = (
@@ -17,33 +14,7 @@ DRE_EXPENSE_LINES = (
     "resultado_financeiro",
 )
 
-
-@dataclass(frozen=True)
-class ColumnSpec:
-    name: str
-    kind: ColumnKind = "text"
-    required: bool = True
-    allowed: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class WorksheetSpec:
-    name: str
-    columns: tuple[ColumnSpec, ...]
-    primary_key: tuple[str, ...]
-    # extra row rules: (SQL condition over the typed columns that must hold, reason when it does not)
-    checks: tuple[tuple[str, str], ...] = ()
-
-    @property
-    def column_names(self) -> list[str]:
-        return [c.name for c in self.columns]
-
-    @property
-    def required_names(self) -> list[str]:
-        return [c.name for c in self.columns if c.required]
-
-
-MARKETING_SPEND = WorksheetSpec(
+MARKETING_SPEND = TableContract(
     name="marketing_spend",
     columns=(
         ColumnSpec("date", "date"),
@@ -54,7 +25,7 @@ MARKETING_SPEND = WorksheetSpec(
     primary_key=("date", "channel", "campaign"),
 )
 
-EXPENSES = WorksheetSpec(
+EXPENSES = TableContract(
     name="expenses",
     columns=(
         ColumnSpec("month", "month"),
@@ -67,7 +38,7 @@ EXPENSES = WorksheetSpec(
     checks=(("amount_brl >= 0 or category = 'resultado_financeiro'", "amount_brl: negative cost"),),
 )
 
-ORDERS = WorksheetSpec(
+ORDERS = TableContract(
     name="orders",
     columns=(
         ColumnSpec("order_id"),
@@ -81,4 +52,4 @@ ORDERS = WorksheetSpec(
     primary_key=("order_id",),
 )
 
-WORKSHEETS: dict[str, WorksheetSpec] = {spec.name: spec for spec in (MARKETING_SPEND, EXPENSES, ORDERS)}
+WORKSHEETS: dict[str, TableContract] = {spec.name: spec for spec in (MARKETING_SPEND, EXPENSES, ORDERS)}

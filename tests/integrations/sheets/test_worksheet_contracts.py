@@ -3,7 +3,8 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from integrations.sheets import WORKSHEETS, SheetSchemaError, validate
+from integrations.contracts import ContractError, validate
+from integrations.sheets import WORKSHEETS
 from integrations.sheets.sources import table_from_values
 
 
@@ -68,8 +69,8 @@ def test_expenses_allow_negative_only_for_financial_result() -> None:
 
 def test_renamed_column_names_the_sheet_and_the_column() -> None:
     table = spend([["2026-01-01", "google_ads", "c1", "1"]], header=["date", "channel", "campaign", "valor_gasto"])
-    with pytest.raises(SheetSchemaError, match=r"'marketing_spend' is missing required column\(s\) \['spend_brl'\]"):
-        validate(WORKSHEETS["marketing_spend"], table)
+    with pytest.raises(ContractError, match=r"'marketing_spend' is missing required column\(s\) \['spend_brl'\]"):
+        validate(WORKSHEETS["marketing_spend"], table, what="worksheet")
 
 
 def test_optional_columns_may_be_absent() -> None:
