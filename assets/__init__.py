@@ -7,9 +7,10 @@ import dagster as dg
 
 def all_assets() -> list[dg.AssetsDefinition]:
     """Every asset of the project, in one list, so Definitions and tests agree on the graph."""
+    from assets.ingestion.hubspot import hubspot_assets
     from assets.ingestion.sheets import sheet_assets
 
-    return [*sheet_assets]
+    return [*hubspot_assets, *sheet_assets]
 
 
 def all_asset_checks() -> list[dg.AssetChecksDefinition]:

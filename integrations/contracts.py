@@ -8,6 +8,7 @@ over the Arrow batch does the work, so a million rows validate in seconds. Row n
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -67,6 +68,16 @@ class ValidatedBatch:
                 key = part.split(":")[0] if ":" in part else part
                 counts[key] = counts.get(key, 0) + 1
         return counts
+
+
+_SQL_TYPES = {
+    "date": "date",
+    "month": "date",
+    "timestamp": "timestamptz",
+    "amount": "decimal(18, 2)",
+    "signed_amount": "decimal(18, 2)",
+    "boolean": "boolean",
+}
 
 
 def _q(name: str) -> str:
@@ -150,7 +161,7 @@ def validate(contract: TableContract, table: pa.Table, what: str = "table") -> V
     for condition, reason in contract.checks:
         typed_condition = condition
         for c in present:
-            typed_condition = typed_condition.replace(c.name, f"t_{c.name}")
+            typed_condition = re.sub(rf"\b{re.escape(c.name)}\b", f"t_{c.name}", typed_condition)
         error_exprs.append(f"case when not coalesce({typed_condition}, true) then '{reason}' end")
     keys = ", ".join(f"t_{k}" if k in contract.column_names else _q(k) for k in contract.primary_key)
     order = f"t_{contract.latest_by}, source_row" if contract.latest_by else "source_row"
@@ -161,7 +172,7 @@ def validate(contract: TableContract, table: pa.Table, what: str = "table") -> V
     )
     select_good = ", ".join(
         [f"t_{c.name} as {_q(c.name)}" for c in present]
-        + [f"null::varchar as {_q(c.name)}" for c in absent]
+        + [f"null::{_SQL_TYPES.get(c.kind, 'varchar')} as {_q(c.name)}" for c in absent]
         + [_q(c) for c in passthrough]
     )
 
@@ -196,6 +207,7 @@ def validate(contract: TableContract, table: pa.Table, what: str = "table") -> V
     """
     con = duckdb.connect()
     try:
+        con.execute("set TimeZone = 'UTC'")
         con.register("incoming", table)
         con.execute(f"create temp table judged as {sql}")
         good = con.sql(f"select {select_good} from judged where reason is null order by source_row").to_arrow_table()

@@ -12,6 +12,7 @@ from typing import Any
 
 import dagster as dg
 
+from integrations.hubspot import DemoHubSpotSource, HubSpotClient, HubSpotSource
 from integrations.sheets.sources import CsvSheetsSource, GoogleSheetsSource, SheetsSource
 from orchestration.settings import Settings
 from orchestration.warehouse import Warehouse
@@ -55,6 +56,21 @@ class SheetsResource(dg.ConfigurableResource):
         return GoogleSheetsSource(self.spreadsheet_id, self.service_account_file)
 
 
+class HubSpotResource(dg.ConfigurableResource):
+    """HubSpot CRM through the official SDK in production; the demo world's page files locally."""
+
+    access_token: str | None = None
+    host: str | None = None
+    demo_dir: str | None = None
+
+    def source(self) -> HubSpotSource:
+        if self.demo_dir:
+            return DemoHubSpotSource(Path(self.demo_dir))
+        if not self.access_token:
+            raise dg.Failure("HubSpot is not configured: set HUBSPOT_ACCESS_TOKEN (a private-app token)")
+        return HubSpotClient(access_token=self.access_token, host=self.host)
+
+
 def build_resources(settings: Settings) -> dict[str, Any]:
     """Resources for the active environment. Secrets stay ``EnvVar`` references until run time."""
     if settings.env == "prod":
@@ -63,7 +79,9 @@ def build_resources(settings: Settings) -> dict[str, Any]:
             spreadsheet_id=dg.EnvVar("GOOGLE_SHEETS_SPREADSHEET_ID"),
             service_account_file=dg.EnvVar("GOOGLE_SERVICE_ACCOUNT_FILE"),
         )
+        hubspot = HubSpotResource(access_token=dg.EnvVar("HUBSPOT_ACCESS_TOKEN"))
     else:
         warehouse = WarehouseResource(url=settings.warehouse_url)
         sheets = SheetsResource(csv_dir=str(settings.demo_dir / "sheets"))
-    return {"warehouse": warehouse, "sheets": sheets}
+        hubspot = HubSpotResource(demo_dir=str(settings.demo_dir))
+    return {"warehouse": warehouse, "sheets": sheets, "hubspot": hubspot}

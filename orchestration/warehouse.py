@@ -106,11 +106,20 @@ class Warehouse:
 
     # -- writing ---------------------------------------------------------------------------------
 
-    def merge(self, schema: str, table: str, data: pa.Table, primary_key: Sequence[str]) -> MergeResult:
+    def merge(
+        self,
+        schema: str,
+        table: str,
+        data: pa.Table,
+        primary_key: Sequence[str],
+        keep_when_null: Sequence[str] = (),
+    ) -> MergeResult:
         """Upsert ``data`` on ``primary_key``: existing keys are replaced, new keys inserted.
 
         The table is created from the Arrow schema on first use; columns that appear later are
         added (schema evolution), columns that disappear stay and get NULL for new rows.
+        ``keep_when_null`` columns keep their stored value when the incoming row has none (a
+        source that omits a field on some reads, such as HubSpot search omitting associations).
         """
         if not primary_key:
             raise ValueError("merge needs a primary key")
@@ -125,11 +134,17 @@ class Warehouse:
             )
         with self.connect() as con:
             if self.kind == "duckdb":
-                return self._merge_duckdb(con, schema, table, data, primary_key)
-            return self._merge_postgres(con, schema, table, data, primary_key)
+                return self._merge_duckdb(con, schema, table, data, primary_key, keep_when_null)
+            return self._merge_postgres(con, schema, table, data, primary_key, keep_when_null)
 
     def _merge_duckdb(
-        self, con: Any, schema: str, table: str, data: pa.Table, primary_key: Sequence[str]
+        self,
+        con: Any,
+        schema: str,
+        table: str,
+        data: pa.Table,
+        primary_key: Sequence[str],
+        keep_when_null: Sequence[str],
     ) -> MergeResult:
         target = f"{ident(schema)}.{ident(table)}"
         con.register("__incoming", data)
@@ -145,22 +160,37 @@ class Warehouse:
                     con.execute(f"alter table {target} add column {ident(field.name)} {type_name}")
             on = " and ".join(f"t.{ident(c)} = i.{ident(c)}" for c in primary_key)
             keys = ", ".join(ident(c) for c in primary_key)
+            source = "__incoming"
+            if keep_when_null:
+                kept = ", ".join(f"coalesce(i.{ident(c)}, t.{ident(c)}) as {ident(c)}" for c in keep_when_null)
+                con.execute(
+                    f"create temp table __kept as select i.* replace ({kept}) "
+                    f"from __incoming i left join {target} t on {on}"
+                )
+                source = "__kept"
             updated = con.execute(
                 f"select count(*) from (select distinct {keys} from __incoming) i where exists "
                 f"(select 1 from {target} t where {on})"
             ).fetchone()[0]
             con.execute(f"delete from {target} t using __incoming i where {on}")
-            con.execute(f"insert into {target} by name select * from __incoming")
+            con.execute(f"insert into {target} by name select * from {source}")
             con.execute("commit")
         except Exception:
             con.execute("rollback")
             raise
         finally:
             con.unregister("__incoming")
+            con.execute("drop table if exists __kept")
         return MergeResult(inserted=data.num_rows - int(updated), updated=int(updated))
 
     def _merge_postgres(
-        self, con: Any, schema: str, table: str, data: pa.Table, primary_key: Sequence[str]
+        self,
+        con: Any,
+        schema: str,
+        table: str,
+        data: pa.Table,
+        primary_key: Sequence[str],
+        keep_when_null: Sequence[str],
     ) -> MergeResult:
         import pyarrow.csv as pacsv
 
@@ -185,6 +215,9 @@ class Warehouse:
                 buffer.seek(0)
                 cur.copy_expert(f"copy __incoming ({', '.join(columns)}) from stdin with (format csv)", buffer)
                 on = " and ".join(f"t.{ident(c)} = i.{ident(c)}" for c in primary_key)
+                if keep_when_null:
+                    kept = ", ".join(f"{ident(c)} = coalesce(i.{ident(c)}, t.{ident(c)})" for c in keep_when_null)
+                    cur.execute(f"update __incoming i set {kept} from {target} t where {on}")
                 cur.execute(f"delete from {target} t using __incoming i where {on}")
                 updated = cur.rowcount
                 cur.execute(f"insert into {target} ({', '.join(columns)}) select {', '.join(columns)} from __incoming")

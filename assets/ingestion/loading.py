@@ -33,6 +33,7 @@ def load_validated(
     primary_key: Sequence[str],
     reasons: dict[str, int],
     max_rejected_share: float = MAX_REJECTED_SHARE,
+    keep_when_null: Sequence[str] = (),
 ) -> LoadOutcome:
     """Merge ``rejected`` into ``<table>__rejected`` (keyed by ``rejected_id``) and ``good`` into ``table``.
 
@@ -47,5 +48,5 @@ def load_validated(
             f"{schema}.{table}: {share:.0%} of {total} rows rejected (limit {max_rejected_share:.0%}); "
             f"nothing merged. Reasons: {reasons}. See {schema}.{table}__rejected."
         )
-    merged = warehouse.merge(schema, table, good, primary_key)
+    merged = warehouse.merge(schema, table, good, primary_key, keep_when_null)
     return LoadOutcome(merged=merged, rejected=rejected.num_rows, table_rows=warehouse.row_count(schema, table))

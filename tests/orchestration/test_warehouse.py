@@ -63,3 +63,14 @@ def test_load_state_survives_a_new_connection(warehouse: Warehouse) -> None:
     warehouse.write_state("hubspot.contacts", {"modified_after": "2026-02-01T00:00:00Z"})
     reopened = Warehouse(warehouse.url)
     assert reopened.read_state("hubspot.contacts") == {"modified_after": "2026-02-01T00:00:00Z"}
+
+
+def test_keep_when_null_preserves_a_value_the_source_omitted(warehouse: Warehouse) -> None:
+    full = pa.table({"id": ["d1", "d2"], "stage": ["open", "open"], "contact_id": ["c1", "c2"]})
+    warehouse.merge("raw_test", "deals", full, ["id"], keep_when_null=["contact_id"])
+    partial = pa.table(
+        {"id": ["d1", "d3"], "stage": ["won", "open"], "contact_id": pa.array([None, None], pa.string())}
+    )
+    warehouse.merge("raw_test", "deals", partial, ["id"], keep_when_null=["contact_id"])
+    rows = warehouse.query('select id, stage, contact_id from "raw_test"."deals" order by id')
+    assert rows == [("d1", "won", "c1"), ("d2", "open", "c2"), ("d3", "open", None)]
