@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from orchestration.cli import demo_data, doctor, materialize
+from orchestration.cli import demo_data, doctor, import_data, materialize
 
 app = typer.Typer(
     name="cro",
@@ -16,3 +16,4 @@ app = typer.Typer(
 app.command("demo-data")(demo_data.demo_data)
 app.command("materialize")(materialize.materialize)
 app.command("doctor")(doctor.doctor)
+app.add_typer(import_data.app, name="import")
