@@ -11,6 +11,7 @@ import dagster as dg
 from assets import all_asset_checks, all_assets
 from orchestration.jobs import all_jobs
 from orchestration.resources import build_resources
+from orchestration.schedules import all_schedules
 from orchestration.settings import load_settings
 
 
@@ -20,6 +21,7 @@ def build_definitions() -> dg.Definitions:
         assets=all_assets(),
         asset_checks=all_asset_checks(),
         jobs=all_jobs(),
+        schedules=all_schedules(),
         resources=build_resources(settings),
     )
 
