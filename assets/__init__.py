@@ -14,4 +14,6 @@ def all_assets() -> list[dg.AssetsDefinition]:
 
 
 def all_asset_checks() -> list[dg.AssetChecksDefinition]:
-    return []
+    from assets.quality.checks import quality_checks
+
+    return [*quality_checks]

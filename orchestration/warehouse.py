@@ -10,6 +10,8 @@ Every write happens in one transaction: a failed batch leaves the tables as they
 
 from __future__ import annotations
 
+import datetime
+import decimal
 import io
 import json
 import re
@@ -17,9 +19,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 STATE_SCHEMA = "cro_meta"
@@ -89,6 +94,27 @@ class Warehouse:
             cur = con.cursor()
             cur.execute(sql, params if self.kind == "postgres" else list(params))
             return list(cur.fetchall())
+
+    def read_frame(self, schema: str, table: str, limit: int | None = None) -> pd.DataFrame:
+        """A table as a DataFrame with plain dtypes on both engines: numbers as float, times as UTC."""
+        import pandas as pd
+
+        sql = f"select * from {ident(schema)}.{ident(table)}" + (f" limit {int(limit)}" if limit else "")
+        with self.connect() as con:
+            cur = con.cursor()
+            cur.execute(sql)
+            columns = [d[0] for d in cur.description]
+            frame = pd.DataFrame(cur.fetchall(), columns=columns)
+        for column in frame.columns:
+            sample = frame[column].dropna()
+            if sample.empty:
+                continue
+            first = sample.iloc[0]
+            if isinstance(first, decimal.Decimal):
+                frame[column] = frame[column].astype(float)
+            elif isinstance(first, (datetime.date, datetime.datetime)):
+                frame[column] = pd.to_datetime(frame[column], utc=True)
+        return frame
 
     def table_exists(self, schema: str, table: str) -> bool:
         placeholder = "%s" if self.kind == "postgres" else "?"
