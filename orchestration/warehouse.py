@@ -95,16 +95,19 @@ class Warehouse:
             cur.execute(sql, params if self.kind == "postgres" else list(params))
             return list(cur.fetchall())
 
-    def read_frame(self, schema: str, table: str, limit: int | None = None) -> pd.DataFrame:
-        """A table as a DataFrame with plain dtypes on both engines: numbers as float, times as UTC."""
+    def read_frame(self, schema: str, table: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """A table (or some of its columns) as a DataFrame with plain dtypes: numbers as float, times as UTC."""
         import pandas as pd
 
-        sql = f"select * from {ident(schema)}.{ident(table)}" + (f" limit {int(limit)}" if limit else "")
+        selected = ", ".join(ident(c) for c in columns) if columns else "*"
+        sql = f"select {selected} from {ident(schema)}.{ident(table)}"
         with self.connect() as con:
-            cur = con.cursor()
-            cur.execute(sql)
-            columns = [d[0] for d in cur.description]
-            frame = pd.DataFrame(cur.fetchall(), columns=columns)
+            if self.kind == "duckdb":
+                frame = con.sql(sql).df()
+            else:
+                cur = con.cursor()
+                cur.execute(sql)
+                frame = pd.DataFrame(cur.fetchall(), columns=[d[0] for d in cur.description])
         for column in frame.columns:
             sample = frame[column].dropna()
             if sample.empty:
@@ -112,7 +115,9 @@ class Warehouse:
             first = sample.iloc[0]
             if isinstance(first, decimal.Decimal):
                 frame[column] = frame[column].astype(float)
-            elif isinstance(first, (datetime.date, datetime.datetime)):
+            elif isinstance(first, (datetime.date, datetime.datetime)) or pd.api.types.is_datetime64_any_dtype(
+                frame[column]
+            ):
                 frame[column] = pd.to_datetime(frame[column], utc=True)
         return frame
 

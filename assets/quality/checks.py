@@ -14,9 +14,8 @@ from orchestration.resources import WarehouseResource
 
 
 def _evaluate(suite: TableSuite, severity: Severity, warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    builders = suite.error if severity == "ERROR" else suite.warn
-    frame = warehouse.get().read_frame(suite.schema, suite.table)
-    outcomes = run_expectations(frame, builders, name=f"{suite.schema}_{suite.table}")
+    frame = warehouse.get().read_frame(suite.schema, suite.table, columns=suite.columns(severity))
+    outcomes = run_expectations(frame, suite.expectations(severity), name=f"{suite.schema}_{suite.table}")
     failed = [o for o in outcomes if not o.success]
     table = "\n".join(
         ["| expectation | column | ok | unexpected | sample |", "|---|---|---|---|---|"]

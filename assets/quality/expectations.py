@@ -7,8 +7,8 @@ keep bad rows out; these suites check the table as a whole, after every load, wh
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -21,46 +21,74 @@ MAX_STALENESS = timedelta(days=45)
 
 
 @dataclass(frozen=True)
+class Expect:
+    """One expectation: a ``great_expectations.expectations`` class name and its arguments."""
+
+    kind: str
+    column: str | None = None
+    columns: tuple[str, ...] = ()
+    options: Mapping[str, Any] = field(default_factory=dict)
+    max_age: timedelta | None = None  # freshness: the lower bound is computed when the check runs
+
+    @property
+    def needed(self) -> tuple[str, ...]:
+        return ((self.column,) if self.column else ()) + self.columns
+
+    def build(self, module: Any) -> Any:
+        kwargs = dict(self.options)
+        if self.column:
+            kwargs["column"] = self.column
+        if self.columns:
+            kwargs["column_list"] = list(self.columns)
+        if self.max_age is not None:
+            kwargs["min_value"] = (datetime.now(UTC) - self.max_age).isoformat()
+        return getattr(module, self.kind)(**kwargs)
+
+
+@dataclass(frozen=True)
 class TableSuite:
     asset_key: tuple[str, ...]
     schema: str
     table: str
-    # expectation builders receive the `great_expectations.expectations` module (imported lazily: it is slow)
-    error: tuple[Callable[[Any], Any], ...]
-    warn: tuple[Callable[[Any], Any], ...] = ()
+    error: tuple[Expect, ...]
+    warn: tuple[Expect, ...] = ()
+
+    def expectations(self, severity: Severity) -> tuple[Expect, ...]:
+        return self.error if severity == "ERROR" else self.warn
+
+    def columns(self, severity: Severity) -> list[str]:
+        """Only the columns the expectations look at are read from the warehouse."""
+        needed = dict.fromkeys(c for e in self.expectations(severity) for c in e.needed)
+        if not needed:  # table-level expectations only: any one column gives the row count
+            needed = dict.fromkeys(c for e in self.error + self.warn for c in e.needed)
+        return list(needed)[: max(1, len(needed))]
 
 
-def _not_empty(e: Any) -> Any:
-    return e.ExpectTableRowCountToBeBetween(min_value=1)
+NOT_EMPTY = Expect("ExpectTableRowCountToBeBetween", options={"min_value": 1})
 
 
-def _unique(column: str) -> Callable[[Any], Any]:
-    return lambda e: e.ExpectColumnValuesToBeUnique(column=column)
+def unique(column: str) -> Expect:
+    return Expect("ExpectColumnValuesToBeUnique", column)
 
 
-def _not_null(column: str) -> Callable[[Any], Any]:
-    return lambda e: e.ExpectColumnValuesToNotBeNull(column=column)
+def not_null(column: str) -> Expect:
+    return Expect("ExpectColumnValuesToNotBeNull", column)
 
 
-def _in_set(column: str, values: tuple[str, ...]) -> Callable[[Any], Any]:
-    return lambda e: e.ExpectColumnValuesToBeInSet(column=column, value_set=list(values))
+def in_set(column: str, values: tuple[str, ...]) -> Expect:
+    return Expect("ExpectColumnValuesToBeInSet", column, options={"value_set": list(values)})
 
 
-def _between(column: str, low: float | None, high: float | None) -> Callable[[Any], Any]:
-    return lambda e: e.ExpectColumnValuesToBeBetween(column=column, min_value=low, max_value=high)
+def between(column: str, low: float | None, high: float | None) -> Expect:
+    return Expect("ExpectColumnValuesToBeBetween", column, options={"min_value": low, "max_value": high})
 
 
-def _fresh(column: str) -> Callable[[Any], Any]:
-    """The newest value is recent (evaluated when the check runs, not when the module loads)."""
-
-    def build(e: Any) -> Any:
-        return e.ExpectColumnMaxToBeBetween(column=column, min_value=(datetime.now(UTC) - MAX_STALENESS).isoformat())
-
-    return build
+def fresh(column: str, max_age: timedelta = MAX_STALENESS) -> Expect:
+    return Expect("ExpectColumnMaxToBeBetween", column, max_age=max_age)
 
 
-def _compound_unique(*columns: str) -> Callable[[Any], Any]:
-    return lambda e: e.ExpectCompoundColumnsToBeUnique(column_list=list(columns))
+def compound_unique(*columns: str) -> Expect:
+    return Expect("ExpectCompoundColumnsToBeUnique", columns=columns)
 
 
 SUITES: tuple[TableSuite, ...] = (
@@ -68,40 +96,40 @@ SUITES: tuple[TableSuite, ...] = (
         ("hubspot", "contacts"),
         "raw_hubspot",
         "contacts",
-        error=(_not_empty, _unique("id"), _not_null("created_at"), _in_set("lifecyclestage", LIFECYCLE_STAGES)),
-        warn=(_fresh("updated_at"), _in_set("acquisition_channel", CHANNELS)),
+        error=(NOT_EMPTY, unique("id"), not_null("created_at"), in_set("lifecyclestage", LIFECYCLE_STAGES)),
+        warn=(fresh("updated_at"), in_set("acquisition_channel", CHANNELS)),
     ),
     TableSuite(
         ("hubspot", "deals"),
         "raw_hubspot",
         "deals",
-        error=(_not_empty, _unique("id"), _between("amount", 0, 100_000), _in_set("dealstage", DEAL_STAGES)),
-        warn=(_fresh("updated_at"), _not_null("associated_contact_id")),
+        error=(NOT_EMPTY, unique("id"), between("amount", 0, 100_000), in_set("dealstage", DEAL_STAGES)),
+        warn=(fresh("updated_at"), not_null("associated_contact_id")),
     ),
     TableSuite(
         ("sheets", "marketing_spend"),
         "raw_sheets",
         "marketing_spend",
         error=(
-            _not_empty,
-            _compound_unique("date", "channel", "campaign"),
-            _between("spend_brl", 0, 1_000_000),
-            _in_set("channel", CHANNELS),
+            NOT_EMPTY,
+            compound_unique("date", "channel", "campaign"),
+            between("spend_brl", 0, 1_000_000),
+            in_set("channel", CHANNELS),
         ),
-        warn=(_fresh("date"),),
+        warn=(fresh("date"),),
     ),
     TableSuite(
         ("sheets", "expenses"),
         "raw_sheets",
         "expenses",
-        error=(_not_empty, _compound_unique("month", "account"), _in_set("category", DRE_EXPENSE_LINES)),
-        warn=(_fresh("month"),),
+        error=(NOT_EMPTY, compound_unique("month", "account"), in_set("category", DRE_EXPENSE_LINES)),
+        warn=(fresh("month", timedelta(days=75)),),  # a monthly closing is dated the month's first day
     ),
     TableSuite(
         ("sheets", "orders"),
         "raw_sheets",
         "orders",
-        error=(_unique("order_id"), _not_null("customer_id"), _between("amount_brl", 0, 100_000)),
-        warn=(_fresh("order_date"),),
+        error=(unique("order_id"), not_null("customer_id"), between("amount_brl", 0, 100_000)),
+        warn=(fresh("order_date"),),
     ),
 )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+
+from assets.quality.expectations import Expect
 
 
 @dataclass(frozen=True)
@@ -19,10 +21,8 @@ class ExpectationOutcome:
     sample: list[Any]
 
 
-def run_expectations(
-    frame: pd.DataFrame, builders: Sequence[Callable[[Any], Any]], name: str
-) -> list[ExpectationOutcome]:
-    """Validate ``frame`` against the expectations the builders make, in an ephemeral GX context."""
+def run_expectations(frame: pd.DataFrame, expectations: Sequence[Expect], name: str) -> list[ExpectationOutcome]:
+    """Validate ``frame`` against ``expectations`` in an ephemeral GX context (nothing written to disk)."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # no telemetry calls from an offline machine
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -35,8 +35,8 @@ def run_expectations(
         .add_batch_definition_whole_dataframe("whole_table")
     )
     suite = context.suites.add(gx.ExpectationSuite(name=f"{name}_suite"))
-    for build in builders:
-        suite.add_expectation(build(gx.expectations))
+    for expectation in expectations:
+        suite.add_expectation(expectation.build(gx.expectations))
     result = batch_definition.get_batch(batch_parameters={"dataframe": frame}).validate(suite)
     outcomes = []
     for item in result.results:

@@ -26,22 +26,26 @@ class _RunWatch:
     instance: dg.DagsterInstance
     run_id: str
     done: dict[str, dict[str, object]] = field(default_factory=dict)
-    failed: set[str] = field(default_factory=set)
 
     def poll(self) -> None:
-        for record in self.instance.all_logs(
-            self.run_id,
-            of_type={dg.DagsterEventType.ASSET_MATERIALIZATION, dg.DagsterEventType.STEP_FAILURE},
-        ):
-            event = record.dagster_event
-            if event is None:
-                continue
-            if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
-                mat = record.asset_materialization
-                if mat is not None:
-                    self.done[mat.asset_key.to_user_string()] = dict(mat.metadata)
-            elif event.step_key:
-                self.failed.add(event.step_key)
+        for record in self.instance.all_logs(self.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION):
+            mat = record.asset_materialization
+            if mat is not None:
+                self.done[mat.asset_key.to_user_string()] = dict(mat.metadata)
+
+
+def _check_summary(evaluations: list[dg.AssetCheckEvaluation]) -> str:
+    """e.g. "2/2 ok" or "1/2 ok, warn: expectations_warn" for one asset's checks."""
+    if not evaluations:
+        return ""
+    passed = sum(e.passed for e in evaluations)
+    failing = [e for e in evaluations if not e.passed]
+    text = f"{passed}/{len(evaluations)} ok"
+    for severity, colour in ((dg.AssetCheckSeverity.ERROR, "red"), (dg.AssetCheckSeverity.WARN, "yellow")):
+        names = [e.check_name for e in failing if e.severity == severity]
+        if names:
+            text += f", [{colour}]{severity.value.lower()}: {', '.join(names)}[/{colour}]"
+    return text
 
 
 def _metadata_value(metadata: dict[str, object], *names: str) -> str:
@@ -114,16 +118,20 @@ def materialize(
         progress.update(task_id, completed=len(watch.done), description="")
 
     table = Table(title=f"run {run_id[:8]} — {time.perf_counter() - started:.1f} s")
-    for column in ("asset", "status", "rows", "rejected"):
+    for column in ("asset", "status", "rows", "rejected", "checks"):
         table.add_column(column)
+    checks: dict[dg.AssetKey, list[dg.AssetCheckEvaluation]] = {}
+    for evaluation in result.get_asset_check_evaluations():
+        checks.setdefault(evaluation.asset_key, []).append(evaluation)
     for key in materializable:
         name = key.to_user_string()
         metadata = watch.done.get(name)
+        summary = _check_summary(checks.get(key, []))
         if metadata is None:
-            table.add_row(name, "[red]not materialized", "", "")
+            table.add_row(name, "[red]not materialized", "", "", summary)
         else:
             rows = _metadata_value(metadata, "dagster/row_count", "rows")
-            table.add_row(name, "[green]ok", rows, _metadata_value(metadata, "rows_rejected"))
+            table.add_row(name, "[green]ok", rows, _metadata_value(metadata, "rows_rejected"), summary)
     console.print(table)
     if not result.success:
         for event in result.all_events:
