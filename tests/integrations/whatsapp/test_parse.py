@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -35,7 +36,7 @@ def _rows(table: pa.Table, *columns: str) -> list[tuple[object, ...]]:
     return sorted(tuple(row[c] for c in columns) for row in table.to_pylist())
 
 
-def _parse(tmp_path: Path, *items: dict | bytes) -> ParsedWebhooks:
+def _parse(tmp_path: Path, *items: dict[str, Any] | bytes) -> ParsedWebhooks:
     return parse_landing([write_lines(tmp_path / "2025-05-12.jsonl", *items)])
 
 
