@@ -151,7 +151,7 @@ def build_hubspot_asset(object_type: ObjectType) -> dg.AssetsDefinition:
         source = hubspot.source()
         try:
             load = load_hubspot(wh, source, object_type)
-        except (ContractError, UnusableBatchError) as exc:
+        except (ContractError, UnusableBatchError, FileNotFoundError) as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from exc
         if load.broken_pages:
             first = load.broken_pages[0]

@@ -38,7 +38,7 @@ def build_sheet_asset(spec: TableContract) -> dg.AssetsDefinition:
         try:
             batch = validate(spec, sheets.source().read(spec.name), what="worksheet")
             outcome = load_worksheet(warehouse.get(), spec, batch)
-        except (ContractError, UnusableBatchError) as exc:
+        except (ContractError, UnusableBatchError, FileNotFoundError) as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from exc
         return dg.MaterializeResult(
             metadata=load_metadata(outcome, reasons=batch.reject_reasons, started=started, sample=batch.good)

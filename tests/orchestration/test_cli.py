@@ -39,12 +39,20 @@ def env_for(tmp_path: Path) -> dict[str, str]:
     }
 
 
-def test_materialize_selection_reports_rows_and_records_the_run(tmp_path: Path) -> None:
+def test_demo_data_then_materialize_reports_rows_and_records_the_run(tmp_path: Path) -> None:
     env = env_for(tmp_path)
-    write_sheets(tmp_path / "data" / "demo")
+    args = ["demo-data", "--customers", "300", "--months", "8", "--end-month", "2026-10"]
+    generated = runner.invoke(app, args, env=env)
+    assert generated.exit_code == 0, generated.output
+    assert "hubspot/deals.pages.jsonl" in generated.output
+    again = runner.invoke(app, args, env=env)
+    assert "same config" in again.output, "an identical world is not generated twice"
+
     result = runner.invoke(app, ["materialize", "group:ingestion"], env=env)
     assert result.exit_code == 0, result.output
-    assert "sheets/marketing_spend" in result.output and "ok" in result.output
+    for asset in ("hubspot/contacts", "hubspot/deals", "sheets/marketing_spend", "sheets/expenses", "sheets/orders"):
+        assert asset in result.output
+    assert "not materialized" not in result.output
     assert (tmp_path / "data" / "warehouse.duckdb").exists()
     assert any((tmp_path / "home").iterdir()), "the run must be stored in DAGSTER_HOME so the UI shows it"
 
@@ -59,6 +67,12 @@ def test_materialize_failure_exits_non_zero_with_the_reason(tmp_path: Path) -> N
     result = runner.invoke(app, ["materialize", "key:sheets/marketing_spend"], env=env)
     assert result.exit_code == 1
     assert "missing required column(s) ['spend_brl']" in result.output
+
+
+def test_missing_demo_files_fail_fast_without_retries(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["materialize", "key:hubspot/contacts"], env=env_for(tmp_path))
+    assert result.exit_code == 1
+    assert "cro demo-data" in result.output
 
 
 def test_materialize_unknown_selection_does_nothing(tmp_path: Path) -> None:
