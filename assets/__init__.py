@@ -9,8 +9,9 @@ def all_assets() -> list[dg.AssetsDefinition]:
     """Every asset of the project, in one list, so Definitions and tests agree on the graph."""
     from assets.ingestion.hubspot import hubspot_assets
     from assets.ingestion.sheets import sheet_assets
+    from assets.ingestion.whatsapp import whatsapp_events
 
-    return [*hubspot_assets, *sheet_assets]
+    return [*hubspot_assets, *sheet_assets, whatsapp_events]
 
 
 def all_asset_checks() -> list[dg.AssetChecksDefinition]:

@@ -14,6 +14,7 @@ import dagster as dg
 
 from integrations.hubspot import DemoHubSpotSource, HubSpotClient, HubSpotSource
 from integrations.sheets.sources import CsvSheetsSource, GoogleSheetsSource, SheetsSource
+from integrations.whatsapp import LandingArea
 from orchestration.settings import Settings
 from orchestration.warehouse import Warehouse
 
@@ -71,6 +72,15 @@ class HubSpotResource(dg.ConfigurableResource):
         return HubSpotClient(access_token=self.access_token, host=self.host)
 
 
+class WhatsAppResource(dg.ConfigurableResource):
+    """The folder where webhook bodies land (written by ``cro webhook serve``, or the demo world)."""
+
+    landing_dir: str
+
+    def landing(self) -> LandingArea:
+        return LandingArea(Path(self.landing_dir))
+
+
 def build_resources(settings: Settings) -> dict[str, Any]:
     """Resources for the active environment. Secrets stay ``EnvVar`` references until run time."""
     if settings.env == "prod":
@@ -84,4 +94,5 @@ def build_resources(settings: Settings) -> dict[str, Any]:
         warehouse = WarehouseResource(url=settings.warehouse_url)
         sheets = SheetsResource(csv_dir=str(settings.demo_dir / "sheets"))
         hubspot = HubSpotResource(demo_dir=str(settings.demo_dir))
-    return {"warehouse": warehouse, "sheets": sheets, "hubspot": hubspot}
+    whatsapp = WhatsAppResource(landing_dir=str(settings.whatsapp_landing_dir))
+    return {"warehouse": warehouse, "sheets": sheets, "hubspot": hubspot, "whatsapp": whatsapp}

@@ -21,7 +21,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Credentials per outside system. Values are never read into Python objects here; only presence.
 CREDENTIALS: dict[str, tuple[str, ...]] = {
     "hubspot": ("HUBSPOT_ACCESS_TOKEN",),
-    "whatsapp": ("WHATSAPP_ACCESS_TOKEN", "WHATSAPP_PHONE_NUMBER_ID", "WHATSAPP_APP_SECRET"),
+    "whatsapp": ("WHATSAPP_ACCESS_TOKEN", "WHATSAPP_PHONE_NUMBER_ID", "WHATSAPP_APP_SECRET", "WHATSAPP_VERIFY_TOKEN"),
     "google_sheets": ("GOOGLE_SERVICE_ACCOUNT_FILE", "GOOGLE_SHEETS_SPREADSHEET_ID"),
     "notion": ("NOTION_TOKEN", "NOTION_DATABASE_ID"),
     "slack": ("SLACK_BOT_TOKEN", "SLACK_CHANNEL"),
@@ -39,6 +39,7 @@ class Settings:
     env: Environment
     data_dir: Path
     demo_dir: Path
+    whatsapp_landing_dir: Path
     dagster_home: Path
     warehouse_url: str
     llm_provider: Literal["offline", "openai"]
@@ -77,6 +78,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     data_dir = _path(env_map, "CRO_DATA_DIR", PROJECT_ROOT / "data")
     demo_dir = _path(env_map, "CRO_DEMO_DIR", data_dir / "demo")
     dagster_home = _path(env_map, "DAGSTER_HOME", PROJECT_ROOT / "dagster_home")
+    # Where webhook bodies land: the receiver appends, ingestion reads. Locally, the demo world's files.
+    default_landing = data_dir / "landing" / "whatsapp" if env == "prod" else demo_dir / "whatsapp" / "webhooks"
+    landing_dir = _path(env_map, "CRO_WHATSAPP_LANDING_DIR", default_landing)
 
     warehouse_url = env_map.get("CRO_WAREHOUSE_URL", "").strip()
     if not warehouse_url:
@@ -104,9 +108,18 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         env=env,  # type: ignore[arg-type]
         data_dir=data_dir,
         demo_dir=demo_dir,
+        whatsapp_landing_dir=landing_dir,
         dagster_home=dagster_home,
         warehouse_url=warehouse_url,
         llm_provider=provider,  # type: ignore[arg-type]
         outbound_live=outbound == "live",
         credentials_present=present,
     )
+
+
+def read_secret(name: str, environ: Mapping[str, str] | None = None) -> str:
+    """A secret for code that runs outside Dagster (the webhook receiver); never stored on ``Settings``."""
+    value = (os.environ if environ is None else environ).get(name, "")
+    if not value:
+        raise SettingsError(f"{name} is not set")
+    return value

@@ -91,6 +91,8 @@ def compound_unique(*columns: str) -> Expect:
     return Expect("ExpectCompoundColumnsToBeUnique", columns=columns)
 
 
+WHATSAPP_STATUSES = ("sent", "delivered", "read", "failed")
+
 SUITES: tuple[TableSuite, ...] = (
     TableSuite(
         ("hubspot", "contacts"),
@@ -131,5 +133,24 @@ SUITES: tuple[TableSuite, ...] = (
         "orders",
         error=(unique("order_id"), not_null("customer_id"), between("amount_brl", 0, 100_000)),
         warn=(fresh("order_date"),),
+    ),
+    TableSuite(
+        ("whatsapp", "messages"),
+        "raw_whatsapp",
+        "messages",
+        error=(unique("message_id"), not_null("timestamp"), not_null("wa_id")),
+        warn=(fresh("timestamp"),),
+    ),
+    TableSuite(
+        ("whatsapp", "statuses"),
+        "raw_whatsapp",
+        "statuses",
+        error=(
+            NOT_EMPTY,
+            compound_unique("message_id", "status"),
+            in_set("status", WHATSAPP_STATUSES),
+            not_null("timestamp"),
+        ),
+        warn=(fresh("timestamp"),),
     ),
 )
