@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from orchestration.cli import demo_data, doctor, import_data, materialize
+from orchestration.cli import demo_data, doctor, import_data, materialize, webhook
 
 app = typer.Typer(
     name="cro",
@@ -17,3 +17,4 @@ app.command("demo-data")(demo_data.demo_data)
 app.command("materialize")(materialize.materialize)
 app.command("doctor")(doctor.doctor)
 app.add_typer(import_data.app, name="import")
+app.add_typer(webhook.app, name="webhook")
