@@ -69,9 +69,34 @@ class Warehouse:
     def __init__(self, url: str) -> None:
         self.url = url
         self.kind = "postgres" if url.startswith(("postgresql://", "postgres://")) else "duckdb"
+        self._session: Any = None
+
+    @contextmanager
+    def session(self) -> Iterator[Warehouse]:
+        """Reuse one connection for many operations (a load of many chunks).
+
+        Opening and closing a DuckDB file checkpoints it every time, which dominated chunked loads.
+        """
+        if self._session is not None:
+            yield self
+            return
+        with self._open() as con:
+            self._session = con
+            try:
+                yield self
+            finally:
+                self._session = None
 
     @contextmanager
     def connect(self) -> Iterator[Any]:
+        if self._session is not None:
+            yield self._session
+            return
+        with self._open() as con:
+            yield con
+
+    @contextmanager
+    def _open(self) -> Iterator[Any]:
         if self.kind == "duckdb":
             import duckdb
 

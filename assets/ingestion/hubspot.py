@@ -93,6 +93,11 @@ def _broken_page_rows(object_type: ObjectType, errors: list[HubSpotPageError]) -
 
 def load_hubspot(warehouse: Warehouse, source: HubSpotSource, object_type: ObjectType) -> HubSpotLoad:
     """Full or incremental load of one object type; advances the cursor only when every page was read."""
+    with warehouse.session():
+        return _load_hubspot(warehouse, source, object_type)
+
+
+def _load_hubspot(warehouse: Warehouse, source: HubSpotSource, object_type: ObjectType) -> HubSpotLoad:
     contract = HUBSPOT_CONTRACTS[object_type]
     properties = default_properties(object_type)
     state_key = f"hubspot.{object_type}"

@@ -54,6 +54,11 @@ def _with_rejected_id(rejected: pa.Table) -> pa.Table:
 
 def load_whatsapp(warehouse: Warehouse, landing: LandingArea, batch_bytes: int = BATCH_BYTES) -> WhatsAppLoad:
     """Load everything new in the landing area; the cursor advances batch by batch, after each merge."""
+    with warehouse.session():
+        return _load_whatsapp(warehouse, landing, batch_bytes)
+
+
+def _load_whatsapp(warehouse: Warehouse, landing: LandingArea, batch_bytes: int) -> WhatsAppLoad:
     load = WhatsAppLoad()
     cursor = warehouse.read_state(STATE_KEY) or {}
     while slices := landing.new_data_since(cursor, max_bytes=batch_bytes):
