@@ -19,12 +19,17 @@ class SheetsSource(Protocol):
 
 def table_from_values(values: list[list[str]], worksheet: str) -> pa.Table:
     """Header + rows (the Sheets API ``values`` matrix) as a string table; short rows are padded."""
-    if not values:
+    if not values or not any(cell.strip() for cell in values[0]):
         raise ValueError(f"worksheet '{worksheet}' is empty: expected a header row")
     header = [h.strip() for h in values[0]]
+    named = [h for h in header if h]
+    repeated = sorted({h for h in named if named.count(h) > 1})
+    if repeated:
+        raise ValueError(f"worksheet '{worksheet}' repeats column(s) {repeated} in its header")
     width = len(header)
     rows = [row + [""] * (width - len(row)) for row in values[1:]]
-    return pa.table({name: pa.array([row[i] for row in rows], pa.string()) for i, name in enumerate(header)})
+    # cells typed right of the header (no column name) are notes, not data
+    return pa.table({name: pa.array([row[i] for row in rows], pa.string()) for i, name in enumerate(header) if name})
 
 
 class CsvSheetsSource:
@@ -66,6 +71,6 @@ class GoogleSheetsSource:
     def read(self, worksheet: str) -> pa.Table:
         import gspread
 
-        client = gspread.service_account(filename=self.service_account_file)
+        client = gspread.service_account(filename=self.service_account_file, scopes=gspread.auth.READONLY_SCOPES)
         values = client.open_by_key(self.spreadsheet_id).worksheet(worksheet).get_all_values()
         return table_from_values(values, worksheet)

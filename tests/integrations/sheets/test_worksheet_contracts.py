@@ -77,3 +77,12 @@ def test_optional_columns_may_be_absent() -> None:
     header = ["order_id", "customer_id", "order_date", "amount_brl"]
     batch = validate(WORKSHEETS["orders"], table_from_values([header, ["o1", "c1", "2026-01-03", "99.9"]], "orders"))
     assert batch.good.num_rows == 1 and batch.good.to_pylist()[0]["channel"] is None
+
+
+def test_header_problems_are_named() -> None:
+    with pytest.raises(ValueError, match="is empty"):
+        table_from_values([[]], "expenses")
+    with pytest.raises(ValueError, match=r"repeats column\(s\) \['date'\]"):
+        table_from_values([["date", "date"], ["1", "2"]], "marketing_spend")
+    notes = table_from_values([["date", "channel", ""], ["2026-01-01", "organic", "ligar p/ agência"]], "m")
+    assert notes.column_names == ["date", "channel"]
