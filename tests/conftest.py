@@ -48,3 +48,11 @@ def postgres_dsn(postgres_server: PostgresServer, request: pytest.FixtureRequest
     """A fresh, empty database for one test."""
     name = re.sub(r"[^a-z0-9_]", "_", request.node.name.lower())[:50]
     return postgres_server.create_database(name)
+
+
+@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def warehouse_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The same test against a DuckDB file and against the real PostgreSQL server."""
+    if request.param == "duckdb":
+        return f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    return str(request.getfixturevalue("postgres_dsn"))

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from integrations.hubspot.contracts import CHANNELS, DEAL_STAGES, LIFECYCLE_STAGES
-from integrations.sheets.specs import DRE_EXPENSE_LINES
+from integrations.hubspot.contracts import DEAL_STAGES, LIFECYCLE_STAGES
+from integrations.vocabulary import CHANNELS, DRE_EXPENSE_LINES
 
 Severity = Literal["ERROR", "WARN"]
 # Data older than this in a table that should be refreshed daily is worth a warning.

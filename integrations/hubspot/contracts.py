@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from integrations.contracts import ColumnSpec, TableContract
+from integrations.vocabulary import CHANNELS
 
-CHANNELS = ("google_ads", "meta_ads", "instagram", "referral", "organic", "whatsapp")
 LIFECYCLE_STAGES = (
     "subscriber",
     "lead",

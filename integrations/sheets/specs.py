@@ -3,16 +3,7 @@
 from __future__ import annotations
 
 from integrations.contracts import ColumnSpec, TableContract
-
-CHANNELS = ("google_ads", "meta_ads", "instagram", "referral", "organic", "whatsapp")
-DRE_EXPENSE_LINES = (
-    "cmv",
-    "despesas_vendas",
-    "despesas_marketing",
-    "despesas_administrativas",
-    "depreciacao_amortizacao",
-    "resultado_financeiro",
-)
+from integrations.vocabulary import CHANNELS, DRE_EXPENSE_LINES
 
 MARKETING_SPEND = TableContract(
     name="marketing_spend",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -18,13 +17,6 @@ from tests.integrations.hubspot.fake_hubspot import FakeHubSpot, iso_ms, make_co
 BASE_MS = 1_714_600_000_000
 HOUR_MS = 3_600_000
 LATER_MS = BASE_MS + 400 * HOUR_MS
-
-
-@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
-def warehouse_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "duckdb":
-        return f"duckdb:///{tmp_path / 'wh.duckdb'}"
-    return str(request.getfixturevalue("postgres_dsn"))
 
 
 @pytest.fixture

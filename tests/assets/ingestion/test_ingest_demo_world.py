@@ -51,13 +51,6 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return world(tmp_path_factory.mktemp("world"))
 
 
-@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
-def warehouse_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "duckdb":
-        return f"duckdb:///{tmp_path / 'wh.duckdb'}"
-    return str(request.getfixturevalue("postgres_dsn"))
-
-
 def ingest(demo: Path, warehouse_url: str) -> dg.ExecuteInProcessResult:
     return dg.materialize(
         [*hubspot_assets, *sheet_assets],

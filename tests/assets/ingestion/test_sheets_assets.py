@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import dagster as dg
-import pytest
 
 from assets.ingestion.sheets import sheet_assets
 from orchestration.resources import SheetsResource, WarehouseResource
@@ -15,13 +14,6 @@ SPEND = "date,channel,campaign,spend_brl\n2026-01-01,google_ads,c1,10.50\n2026-0
 SPEND_ROWS = "".join(f"2026-01-{d:02d},google_ads,c{d},{d}.00\n" for d in range(2, 12))
 EXPENSES = "month,account,category,amount_brl\n2026-01,Aluguel,despesas_administrativas,5000\n"
 ORDERS = "order_id,customer_id,order_date,amount_brl,channel,plan,order_type\no1,c1,2026-01-02,59.90,organic,,one_off\n"
-
-
-@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
-def warehouse_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "duckdb":
-        return f"duckdb:///{tmp_path / 'wh.duckdb'}"
-    return str(request.getfixturevalue("postgres_dsn"))
 
 
 def write_sheets(root: Path, spend: str = SPEND + SPEND_ROWS) -> Path:

@@ -25,13 +25,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
-def warehouse_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "duckdb":
-        return f"duckdb:///{tmp_path / 'wh.duckdb'}"
-    return str(request.getfixturevalue("postgres_dsn"))
-
-
 def run(landing: Path, warehouse_url: str) -> dg.ExecuteInProcessResult:
     resources = {
         "warehouse": WarehouseResource(url=warehouse_url),
