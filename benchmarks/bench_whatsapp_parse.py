@@ -1,8 +1,8 @@
 """Benchmark: ``parse_landing`` against DuckDB simply reading the same landing file with ``read_json``.
 
-Not collected by pytest (the name does not start with ``test_``). Run:
+Run:
 
-    .venv/bin/python -m tests.integrations.whatsapp.bench_parse --events 1000000
+    .venv/bin/python benchmarks/bench_whatsapp_parse.py --events 1000000
 
 Lines are produced from templates rendered by ``payloads.py``, so they have the documented shape, but generation
 does not pay ``json.dumps`` per event. About 2% of status events are delivered twice and 1 line in 100 is an
@@ -16,6 +16,7 @@ import argparse
 import json
 import random
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -23,6 +24,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from integrations.whatsapp.parse import parse_landing
 from integrations.whatsapp.payloads import status_webhook, text_message_webhook
