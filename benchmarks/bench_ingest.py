@@ -132,6 +132,9 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--months", type=int, default=24)
     parser.add_argument("--keep", type=Path, default=None, help="keep generated worlds here and reuse them")
+    parser.add_argument(
+        "--paths", nargs="+", default=["orders", "whatsapp", "hubspot"], choices=["orders", "whatsapp", "hubspot"]
+    )
     parser.add_argument("--child", nargs=3, metavar=("TASK", "WORLD", "WORK"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -147,10 +150,14 @@ def main() -> None:
             generate(customers, args.months, world)
             ready = time.perf_counter() - started
             print(f"\n{customers:,} customers, {args.months} months (world ready in {ready:.0f} s)")
-            print(row("sheets orders (csv)", run_child("orders", world), run_child("orders_floor", world)))
-            print(row("whatsapp landing (jsonl)", run_child("whatsapp", world), run_child("whatsapp_floor", world)))
-            for object_type in ("contacts", "deals"):
-                print(row(f"hubspot {object_type} (pages)", run_child(f"hubspot_{object_type}", world), None))
+            if "orders" in args.paths:
+                print(row("sheets orders (csv)", run_child("orders", world), run_child("orders_floor", world)))
+            if "whatsapp" in args.paths:
+                print(row("whatsapp landing (jsonl)", run_child("whatsapp", world), run_child("whatsapp_floor", world)))
+            for object_type in ("contacts", "deals") if "hubspot" in args.paths else ():
+                print(
+                    row(f"hubspot {object_type} (pages)", run_child(f"hubspot_{object_type}", world), None), flush=True
+                )
     finally:
         if args.keep is None:
             shutil.rmtree(base, ignore_errors=True)

@@ -40,6 +40,21 @@ def load_validated(
     Rejects are stored even when the batch is refused, so a person can see why; what was loaded
     before stays untouched either way.
     """
+    with warehouse.session():
+        return _load(warehouse, schema, table, good, rejected, primary_key, reasons, max_rejected_share, keep_when_null)
+
+
+def _load(
+    warehouse: Warehouse,
+    schema: str,
+    table: str,
+    good: pa.Table,
+    rejected: pa.Table,
+    primary_key: Sequence[str],
+    reasons: dict[str, int],
+    max_rejected_share: float,
+    keep_when_null: Sequence[str],
+) -> LoadOutcome:
     warehouse.merge(schema, f"{table}__rejected", rejected, ["rejected_id"])
     total = good.num_rows + rejected.num_rows
     share = rejected.num_rows / total if total else 0.0
