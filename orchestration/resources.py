@@ -63,6 +63,12 @@ class HubSpotResource(dg.ConfigurableResource):
     access_token: str | None = None
     host: str | None = None
     demo_dir: str | None = None
+    # which CRM properties to pull; None = integrations.hubspot.properties defaults. Extra ones land as text columns.
+    contact_properties: list[str] | None = None
+    deal_properties: list[str] | None = None
+
+    def properties(self, object_type: str) -> list[str] | None:
+        return self.contact_properties if object_type == "contacts" else self.deal_properties
 
     def source(self) -> HubSpotSource:
         if self.demo_dir:

@@ -91,15 +91,18 @@ def _broken_page_rows(object_type: ObjectType, errors: list[HubSpotPageError]) -
     )
 
 
-def load_hubspot(warehouse: Warehouse, source: HubSpotSource, object_type: ObjectType) -> HubSpotLoad:
+def load_hubspot(
+    warehouse: Warehouse, source: HubSpotSource, object_type: ObjectType, properties: list[str] | None = None
+) -> HubSpotLoad:
     """Full or incremental load of one object type; advances the cursor only when every page was read."""
     with warehouse.session():
-        return _load_hubspot(warehouse, source, object_type)
+        return _load_hubspot(warehouse, source, object_type, properties or default_properties(object_type))
 
 
-def _load_hubspot(warehouse: Warehouse, source: HubSpotSource, object_type: ObjectType) -> HubSpotLoad:
+def _load_hubspot(
+    warehouse: Warehouse, source: HubSpotSource, object_type: ObjectType, properties: list[str]
+) -> HubSpotLoad:
     contract = HUBSPOT_CONTRACTS[object_type]
-    properties = default_properties(object_type)
     state_key = f"hubspot.{object_type}"
     state = warehouse.read_state(state_key)
     if state and state.get("modified_after"):
@@ -155,7 +158,7 @@ def build_hubspot_asset(object_type: ObjectType) -> dg.AssetsDefinition:
         wh = warehouse.get()
         source = hubspot.source()
         try:
-            load = load_hubspot(wh, source, object_type)
+            load = load_hubspot(wh, source, object_type, hubspot.properties(object_type))
         except (ContractError, UnusableBatchError, FileNotFoundError) as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from exc
         if load.broken_pages:

@@ -10,6 +10,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from assets.ingestion.hubspot import hubspot_assets
+from integrations.hubspot import default_properties
 from orchestration.resources import HubSpotResource, WarehouseResource
 from orchestration.warehouse import Warehouse
 from tests.integrations.hubspot.fake_hubspot import FakeHubSpot, iso_ms, make_contact, make_deal
@@ -87,3 +88,18 @@ def test_rate_limited_api_is_retried_until_it_answers(fake: FakeHubSpot, warehou
     result = run(fake, warehouse_url)
     assert result.success
     assert Warehouse(warehouse_url).row_count("raw_hubspot", "contacts") == 249
+
+
+def test_properties_are_configuration_and_extra_ones_become_columns(fake: FakeHubSpot, warehouse_url: str) -> None:
+    for contact in fake.records["contacts"]:
+        contact["properties"]["hs_lead_status"] = "NEW"
+    wanted = [*default_properties("contacts"), "hs_lead_status"]
+    resources = {
+        "warehouse": WarehouseResource(url=warehouse_url),
+        "hubspot": HubSpotResource(access_token=fake.token, host=fake.host, contact_properties=wanted),
+    }
+    result = dg.materialize(hubspot_assets[:1], resources=resources, raise_on_error=False)
+    assert result.success
+    assert Warehouse(warehouse_url).query("select distinct hs_lead_status from raw_hubspot.contacts") == [("NEW",)]
+    properties_sent = {r.args.getlist("properties").__len__() for r in fake.requests if r.method == "GET"}
+    assert properties_sent == {len(wanted)}
