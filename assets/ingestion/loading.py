@@ -41,27 +41,13 @@ def load_validated(
     before stays untouched either way.
     """
     with warehouse.session():
-        return _load(warehouse, schema, table, good, rejected, primary_key, reasons, max_rejected_share, keep_when_null)
-
-
-def _load(
-    warehouse: Warehouse,
-    schema: str,
-    table: str,
-    good: pa.Table,
-    rejected: pa.Table,
-    primary_key: Sequence[str],
-    reasons: dict[str, int],
-    max_rejected_share: float,
-    keep_when_null: Sequence[str],
-) -> LoadOutcome:
-    warehouse.merge(schema, f"{table}__rejected", rejected, ["rejected_id"])
-    total = good.num_rows + rejected.num_rows
-    share = rejected.num_rows / total if total else 0.0
-    if share > max_rejected_share:
-        raise UnusableBatchError(
-            f"{schema}.{table}: {share:.0%} of {total} rows rejected (limit {max_rejected_share:.0%}); "
-            f"nothing merged. Reasons: {reasons}. See {schema}.{table}__rejected."
-        )
-    merged = warehouse.merge(schema, table, good, primary_key, keep_when_null)
-    return LoadOutcome(merged=merged, rejected=rejected.num_rows, table_rows=warehouse.row_count(schema, table))
+        warehouse.merge(schema, f"{table}__rejected", rejected, ["rejected_id"])
+        total = good.num_rows + rejected.num_rows
+        share = rejected.num_rows / total if total else 0.0
+        if share > max_rejected_share:
+            raise UnusableBatchError(
+                f"{schema}.{table}: {share:.0%} of {total} rows rejected (limit {max_rejected_share:.0%}); "
+                f"nothing merged. Reasons: {reasons}. See {schema}.{table}__rejected."
+            )
+        merged = warehouse.merge(schema, table, good, primary_key, keep_when_null)
+        return LoadOutcome(merged=merged, rejected=rejected.num_rows, table_rows=warehouse.row_count(schema, table))

@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Final
 
+from integrations.vocabulary import DRE_EXPENSE_LINES
+
 FAULTS: Final[frozenset[str]] = frozenset({"renamed_column", "truncated_page", "webhook_burst"})
 
 MIN_CUSTOMERS: Final = 100
@@ -284,14 +286,7 @@ FIXED_COSTS: Final[tuple[tuple[str, str, int, float, int], ...]] = (
 )
 RECEIVABLES_ADVANCE_RATE: Final = 0.011  # cost of anticipating card receivables, on subscription revenue
 
-EXPENSE_CATEGORIES: Final[tuple[str, ...]] = (
-    "cmv",
-    "despesas_vendas",
-    "despesas_marketing",
-    "despesas_administrativas",
-    "depreciacao_amortizacao",
-    "resultado_financeiro",
-)
+EXPENSE_CATEGORIES: Final[tuple[str, ...]] = DRE_EXPENSE_LINES
 
 # ── WhatsApp ────────────────────────────────────────────────────────────────────────────────────
 
