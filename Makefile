@@ -35,7 +35,13 @@ $(STAMP): $(UV) pyproject.toml uv.lock
 $(DAGSTER_HOME)/dagster.yaml: | $(STAMP)
 	$(BIN)/python -m orchestration.instance
 
-install: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+# The dbt manifest is prepared here, at install/build time, so the code location never parses dbt.
+DBT_MANIFEST := dbt_project/target/manifest.json
+DBT_SOURCES  := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
+$(DBT_MANIFEST): $(STAMP) $(DBT_SOURCES)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dagster-dbt project prepare-and-package --file assets/dbt/project.py
+
+install: $(STAMP) $(DAGSTER_HOME)/dagster.yaml $(DBT_MANIFEST)
 
 demo: install
 	$(BIN)/cro demo-data --customers $(DEMO_CUSTOMERS) --months $(DEMO_MONTHS) --seed $(DEMO_SEED)
@@ -66,4 +72,4 @@ bench: install
 	$(BIN)/python benchmarks/bench_ingest.py
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .ruff_cache dbt_project/target dbt_project/logs

@@ -7,6 +7,7 @@ ever see the resource interfaces defined here.
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,21 @@ class WhatsAppResource(dg.ConfigurableResource):
         return LandingArea(Path(self.landing_dir))
 
 
+class DbtDocsResource(dg.ConfigurableResource):
+    """Where the generated dbt docs site goes."""
+
+    output_dir: str
+
+
+def dbt_cli_resource() -> Any:
+    from dagster_dbt import DbtCliResource
+
+    from assets.dbt.project import dbt_project
+
+    # the dbt next to this interpreter, so a bare PATH (cron, the daemon) still finds it
+    return DbtCliResource(project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt"))
+
+
 def build_resources(settings: Settings) -> dict[str, Any]:
     """Resources for the active environment. Secrets stay ``EnvVar`` references until run time."""
     if settings.env == "prod":
@@ -101,4 +117,11 @@ def build_resources(settings: Settings) -> dict[str, Any]:
         sheets = SheetsResource(csv_dir=str(settings.demo_dir / "sheets"))
         hubspot = HubSpotResource(demo_dir=str(settings.demo_dir))
     whatsapp = WhatsAppResource(landing_dir=str(settings.whatsapp_landing_dir))
-    return {"warehouse": warehouse, "sheets": sheets, "hubspot": hubspot, "whatsapp": whatsapp}
+    return {
+        "warehouse": warehouse,
+        "sheets": sheets,
+        "hubspot": hubspot,
+        "whatsapp": whatsapp,
+        "dbt": dbt_cli_resource(),
+        "dbt_docs": DbtDocsResource(output_dir=str(settings.dbt_docs_dir)),
+    }

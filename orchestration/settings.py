@@ -56,6 +56,11 @@ class Settings:
             raise SettingsError(f"warehouse is {self.warehouse_kind}, not DuckDB")
         return Path(self.warehouse_url.removeprefix("duckdb:///"))
 
+    @property
+    def dbt_docs_dir(self) -> Path:
+        """Where the dbt docs site is generated (``cro docs`` serves it)."""
+        return self.data_dir / "dbt_docs"
+
     def missing_credentials(self, system: str) -> list[str]:
         return [name for name in CREDENTIALS[system] if not self.credentials_present.get(name)]
 

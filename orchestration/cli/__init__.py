@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from orchestration.cli import demo_data, doctor, import_data, materialize, webhook
+from orchestration.cli import demo_data, docs, doctor, import_data, materialize, webhook
 
 app = typer.Typer(
     name="cro",
@@ -16,5 +16,6 @@ app = typer.Typer(
 app.command("demo-data")(demo_data.demo_data)
 app.command("materialize")(materialize.materialize)
 app.command("doctor")(doctor.doctor)
+app.command("docs")(docs.docs)
 app.add_typer(import_data.app, name="import")
 app.add_typer(webhook.app, name="webhook")
