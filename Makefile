@@ -39,7 +39,8 @@ $(DAGSTER_HOME)/dagster.yaml: | $(STAMP)
 DBT_MANIFEST := dbt_project/target/manifest.json
 DBT_SOURCES  := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
 $(DBT_MANIFEST): $(STAMP) $(DBT_SOURCES)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dagster-dbt project prepare-and-package --file assets/dbt/project.py
+	env $$($(BIN)/python -m orchestration.dbt_env) PATH="$(CURDIR)/$(BIN):$$PATH" \
+		$(BIN)/dagster-dbt project prepare-and-package --file assets/dbt/project.py
 
 install: $(STAMP) $(DAGSTER_HOME)/dagster.yaml $(DBT_MANIFEST)
 
@@ -70,6 +71,7 @@ doctor: install
 bench: install
 	$(BIN)/python benchmarks/bench_generate.py
 	$(BIN)/python benchmarks/bench_ingest.py
+	$(BIN)/python benchmarks/bench_metrics.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .ruff_cache dbt_project/target dbt_project/logs

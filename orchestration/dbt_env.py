@@ -27,3 +27,12 @@ def dbt_environment(warehouse_url: str, threads: int | None = None) -> dict[str,
     if threads is not None:
         env["CRO_DBT_THREADS"] = str(threads)
     return env
+
+
+if __name__ == "__main__":
+    # `make install` prepares the dbt manifest with the environment runs will have, so dbt's
+    # partial parsing (keyed on the connection settings) is reused instead of re-parsing each run.
+    from orchestration.settings import load_settings
+
+    settings = load_settings()
+    print(" ".join(f"{name}={value}" for name, value in dbt_environment(settings.warehouse_url).items()))

@@ -38,16 +38,8 @@ with as_of as (
     cross join as_of
     group by orders.customer_id
 ), latest_subscription as (
-    select customer_id, billing_cycle
-    from (
-        select
-            customer_id,
-            billing_cycle,
-            row_number() over (partition by customer_id order by order_date desc, order_id desc) as latest_rank
-        from orders
-        where order_kind = 'subscription'
-    ) as ranked
-    where latest_rank = 1
+    -- the billing cycle of the latest subscription order (int_customers picks it without a window)
+    select customer_id, billing_cycle from {{ ref('int_customers') }}
 ), mrr as (
     select
         customer_months.customer_id,

@@ -42,5 +42,7 @@ select
         when billing_cycle = 'annual' then {{ to_double('list_amount_brl') }} / 12
         else {{ to_double('list_amount_brl') }}
     end as mrr_brl,
-    source_updated_at
+    source_updated_at,
+    -- when this row was (re)built: downstream incremental models rebuild from the months it touches
+    current_timestamp as loaded_at
 from orders

@@ -27,22 +27,28 @@ with stages as (
         deals.amount_brl,
         -- fractional days from create to close (closed deals only)
         (extract(epoch from deals.closed_at) - extract(epoch from deals.created_at)) / 86400.0 as days_to_close,
-        deals.created_at,
-        min(deals.created_at) over (partition by deals.contact_id) as contact_first_created_at
+        deals.created_at
     from {{ ref('stg_hubspot__deals') }} as deals
     inner join stages on deals.deal_stage = stages.deal_stage
-), first_candidates as (
-    -- each contact's earliest deal; the lowest deal id breaks a tie on the create time
-    select
-        deals.*,
-        min(deal_id) over (partition by contact_id) as first_deal_id
+), contact_first_created as (
+    select contact_id, min(created_at) as first_created_at
     from deals
-    where contact_id is not null and created_at = contact_first_created_at
+    where contact_id is not null
+    group by contact_id
+), first_deal_ids as (
+    -- each contact's earliest deal; the lowest deal id breaks a tie on the create time
+    select deals.contact_id, min(deals.deal_id) as deal_id
+    from deals
+    inner join contact_first_created
+        on deals.contact_id = contact_first_created.contact_id
+       and deals.created_at = contact_first_created.first_created_at
+    group by deals.contact_id
 ), funnel_deals as (
     select 'all_deals' as funnel, deal_stage, amount_brl, days_to_close from deals
     union all
-    select 'first_deal' as funnel, deal_stage, amount_brl, days_to_close from first_candidates
-    where deal_id = first_deal_id
+    select 'first_deal' as funnel, deals.deal_stage, deals.amount_brl, deals.days_to_close
+    from deals
+    inner join first_deal_ids on deals.deal_id = first_deal_ids.deal_id
 ), in_stage as (
     select
         funnel,

@@ -1,10 +1,22 @@
--- One row per live HubSpot contact, latest version.
-with ranked as (
+{{
+    config(
+        materialized='incremental',
+        unique_key='contact_id',
+        incremental_strategy='delete+insert',
+    )
+}}
+-- One row per live HubSpot contact, latest version. An incremental table for the same reason as
+-- stg_hubspot__deals: customers, segments and campaigns all read it.
+with changed as (
+    select * from {{ source('raw_hubspot', 'contacts') }}
+    {% if is_incremental() %}
+    where updated_at >= (select max(raw_updated_at) from {{ this }}) - interval '1 day'
+    {% endif %}
+), ranked as (
     select
         *,
         row_number() over (partition by id order by updated_at desc) as version_rank
-    from {{ source('raw_hubspot', 'contacts') }}
-    where not coalesce(archived, false)
+    from changed
 )
 
 select
@@ -23,6 +35,7 @@ select
     coalesce(whatsapp_opt_in, false) as whatsapp_opt_in,
     whatsapp_opt_in_date as whatsapp_opt_in_at,
     coalesce(createdate, created_at) as created_at,
-    coalesce(lastmodifieddate, updated_at) as updated_at
+    coalesce(lastmodifieddate, updated_at) as updated_at,
+    updated_at as raw_updated_at
 from ranked
-where version_rank = 1
+where version_rank = 1 and not coalesce(archived, false)
