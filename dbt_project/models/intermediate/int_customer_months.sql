@@ -34,6 +34,7 @@ orders as (
         1 as orders
     from orders
     where order_kind = 'subscription' and list_amount_brl > 0 and mrr_months = 1
+    {% if is_incremental() %}and order_month >= (select month from since){% endif %}
     union all
     -- ... an annual order each of its 12 months
     select
@@ -46,6 +47,9 @@ orders as (
     from orders
     cross join generate_series(0, 11) as offsets(month_offset)
     where orders.order_kind = 'subscription' and orders.list_amount_brl > 0 and orders.mrr_months = 12
+    {% if is_incremental() %}
+      and {{ add_months('orders.order_month', 'offsets.month_offset') }} >= (select month from since)
+    {% endif %}
 ), one_off_months as (
     select
         customer_id,
@@ -56,6 +60,7 @@ orders as (
         1 as orders
     from orders
     where order_kind = 'one_off' and list_amount_brl > 0
+    {% if is_incremental() %}and order_month >= (select month from since){% endif %}
 ), combined as (
     select * from subscription_months
     union all

@@ -1,9 +1,29 @@
 -- One row per customer who ever paid: cohort (month of the first paid order), acquisition
 -- channel (the CRM's attribution, else the channel on their first-day order rows, else on any of
 -- their rows, else 'unknown'), and current plan (the plan of their latest subscription order).
--- Aggregates and equi-joins only: no window over the whole order history.
-with paid_orders as (
-    select * from {{ ref('fct_orders') }} where list_amount_brl > 0
+-- Aggregates and equi-joins only: no window over the whole order history. Incremental: a run
+-- recomputes the customers with orders (re)loaded into fct_orders or contacts (re)loaded into
+-- stg_hubspot__contacts since the previous run, over their whole history.
+{{
+    config(
+        materialized='incremental',
+        unique_key='customer_id',
+        incremental_strategy='delete+insert',
+    )
+}}
+with
+{% if is_incremental() %}
+affected as (
+    select customer_id from {{ ref('fct_orders') }} where loaded_at > (select max(loaded_at) from {{ this }})
+    union
+    select contact_id from {{ ref('stg_hubspot__contacts') }}
+    where loaded_at > (select max(loaded_at) from {{ this }})
+),
+{% endif %}
+paid_orders as (
+    select * from {{ ref('fct_orders') }}
+    where list_amount_brl > 0
+    {% if is_incremental() %}and customer_id in (select customer_id from affected){% endif %}
 ), totals as (
     select
         customer_id,
@@ -43,7 +63,8 @@ select
     latest.billing_cycle,
     totals.last_order_date,
     totals.orders,
-    totals.revenue_to_date_brl
+    totals.revenue_to_date_brl,
+    current_timestamp as loaded_at
 from totals
 inner join first_day on totals.customer_id = first_day.customer_id
 left join latest on totals.customer_id = latest.customer_id

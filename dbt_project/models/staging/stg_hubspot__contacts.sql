@@ -36,6 +36,7 @@ select
     whatsapp_opt_in_date as whatsapp_opt_in_at,
     coalesce(createdate, created_at) as created_at,
     coalesce(lastmodifieddate, updated_at) as updated_at,
-    updated_at as raw_updated_at
+    updated_at as raw_updated_at,
+    current_timestamp as loaded_at
 from ranked
 where version_rank = 1 and not coalesce(archived, false)
