@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import threading
 import time
 import uuid
@@ -65,7 +67,7 @@ def materialize(
     """Materialize assets in-process on the configured instance (the one the UI shows)."""
     from orchestration.definitions import build_definitions
 
-    console = Console()
+    console = Console(file=sys.stdout)  # fixed: tool output redirected below must not take the bar along
     defs = build_definitions()
     settings = load_settings()
     instance = load_instance(settings)
@@ -102,15 +104,19 @@ def materialize(
         task_id = progress.add_task("", total=len(materializable))
         poller = threading.Thread(target=refresh, args=(task_id,), daemon=True)
         poller.start()
+        # tools that print (dbt's event stream) write to a log file unless --verbose
+        log_path = settings.data_dir / "logs" / f"materialize-{run_id[:8]}.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            result = job.execute_in_process(
-                instance=instance,
-                run_config={"loggers": {"console": {"config": {"log_level": "DEBUG" if verbose else "WARNING"}}}},
-                asset_selection=materializable,
-                run_id=run_id,
-                raise_on_error=False,
-                tags={"cro/launched_by": "cli"},
-            )
+            with log_path.open("w") as log, contextlib.redirect_stdout(sys.stdout if verbose else log):
+                result = job.execute_in_process(
+                    instance=instance,
+                    run_config={"loggers": {"console": {"config": {"log_level": "DEBUG" if verbose else "WARNING"}}}},
+                    asset_selection=materializable,
+                    run_id=run_id,
+                    raise_on_error=False,
+                    tags={"cro/launched_by": "cli"},
+                )
         finally:
             stop.set()
             poller.join()
@@ -137,4 +143,6 @@ def materialize(
         for event in result.all_events:
             if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
                 console.print(f"[red]{event.step_key} failed:[/red] {event.step_failure_data.error.message}")
+        if not verbose:
+            console.print(f"tool output (dbt's log): {log_path}")
         raise typer.Exit(code=1)
