@@ -36,6 +36,12 @@ class CroDbtTranslator(DagsterDbtTranslator):
         return fqn[1] if len(fqn) > 2 else "dbt"
 
 
+class DbtBuildConfig(dg.Config):
+    """Launchpad/CLI options of a dbt build."""
+
+    full_refresh: bool = False  # rebuild incremental models from scratch (after a model change, or weekly)
+
+
 def _relation(manifest: Mapping[str, Any], unique_id: str) -> tuple[str, str] | None:
     node = manifest["nodes"].get(unique_id)
     if node is None or node["resource_type"] not in ("model", "seed"):
@@ -45,11 +51,12 @@ def _relation(manifest: Mapping[str, Any], unique_id: str) -> tuple[str, str] | 
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=CroDbtTranslator())
 def dbt_models(
-    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, config: DbtBuildConfig
 ) -> Iterator[dg.Output[Any] | dg.AssetCheckResult | dg.AssetMaterialization | dg.AssetCheckEvaluation]:
     started = time.perf_counter()
     with warehouse_environment(warehouse.url):
-        invocation = dbt.cli(DBT_BUILD_ARGS, context=context, raise_on_error=False)
+        args = [*DBT_BUILD_ARGS, "--full-refresh"] if config.full_refresh else DBT_BUILD_ARGS
+        invocation = dbt.cli(args, context=context, raise_on_error=False)
         events = list(invocation.stream())
     relation_of = {
         id(event): relation

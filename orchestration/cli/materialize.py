@@ -9,7 +9,7 @@ import time
 import uuid
 import warnings
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 
 import dagster as dg
 import typer
@@ -58,11 +58,24 @@ def _metadata_value(metadata: dict[str, object], *names: str) -> str:
     return ""
 
 
+def _run_config(verbose: bool, full_refresh: bool, keys: list[dg.AssetKey]) -> dict[str, Any]:
+    config: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "DEBUG" if verbose else "WARNING"}}}}
+    if full_refresh:
+        from assets.dbt.models import dbt_models
+
+        if any(key in dbt_models.keys for key in keys):
+            config["ops"] = {dbt_models.op.name: {"config": {"full_refresh": True}}}
+    return config
+
+
 def materialize(
     selection: Annotated[
         str, typer.Argument(help="Asset selection, e.g. '*' (all), 'group:ingestion', 'key:hubspot/contacts+'.")
     ] = "*",
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Dagster's step-by-step log.")] = False,
+    full_refresh: Annotated[
+        bool, typer.Option(help="Rebuild incremental dbt models from scratch (needed after a model's columns change).")
+    ] = False,
 ) -> None:
     """Materialize assets in-process on the configured instance (the one the UI shows)."""
     from orchestration.definitions import build_definitions
@@ -111,7 +124,7 @@ def materialize(
             with log_path.open("w") as log, contextlib.redirect_stdout(sys.stdout if verbose else log):
                 result = job.execute_in_process(
                     instance=instance,
-                    run_config={"loggers": {"console": {"config": {"log_level": "DEBUG" if verbose else "WARNING"}}}},
+                    run_config=_run_config(verbose, full_refresh, materializable),
                     asset_selection=materializable,
                     run_id=run_id,
                     raise_on_error=False,

@@ -11,11 +11,7 @@
 -- (re)loaded since the previous run; older months stay as they are.
 with
 {% if is_incremental() %}
-since as (
-    select min(order_month) as month
-    from {{ ref('fct_orders') }}
-    where loaded_at > (select max(loaded_at) from {{ this }})
-),
+since as ({{ first_month_to_rebuild(ref('fct_orders'), 'order_month') }}),
 {% endif %}
 orders as (
     select * from {{ ref('fct_orders') }}

@@ -11,11 +11,7 @@
 -- the previous run (reading one month before it for the comparison).
 with
 {% if is_incremental() %}
-since as (
-    select min(month) as month
-    from {{ ref('int_customer_months') }}
-    where loaded_at > (select max(loaded_at) from {{ this }})
-),
+since as ({{ first_month_to_rebuild(ref('int_customer_months'), 'month') }}),
 {% endif %}
 first_months as (
     -- new vs reactivation needs only the first month with MRR, not the whole history

@@ -7,16 +7,8 @@
 }}
 -- One row per live HubSpot contact, latest version. An incremental table for the same reason as
 -- stg_hubspot__deals: customers, segments and campaigns all read it.
-with changed as (
-    select * from {{ source('raw_hubspot', 'contacts') }}
-    {% if is_incremental() %}
-    where updated_at >= (select max(raw_updated_at) from {{ this }}) - interval '1 day'
-    {% endif %}
-), ranked as (
-    select
-        *,
-        row_number() over (partition by id order by updated_at desc) as version_rank
-    from changed
+with latest as (
+    {{ hubspot_latest_versions('contacts') }}
 )
 
 select
@@ -38,5 +30,4 @@ select
     coalesce(lastmodifieddate, updated_at) as updated_at,
     updated_at as raw_updated_at,
     current_timestamp as loaded_at
-from ranked
-where version_rank = 1 and not coalesce(archived, false)
+from latest

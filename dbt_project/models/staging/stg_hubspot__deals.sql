@@ -9,16 +9,8 @@
 -- An incremental table, not a view: every order, funnel and campaign model reads it, and a view
 -- would re-deduplicate millions of deals in each reader. A run reads the deals HubSpot modified
 -- since the newest one already here (minus a day, for late writes).
-with changed as (
-    select * from {{ source('raw_hubspot', 'deals') }}
-    {% if is_incremental() %}
-    where updated_at >= (select max(raw_updated_at) from {{ this }}) - interval '1 day'
-    {% endif %}
-), ranked as (
-    select
-        *,
-        row_number() over (partition by id order by updated_at desc) as version_rank
-    from changed
+with latest as (
+    {{ hubspot_latest_versions('deals') }}
 )
 
 select
@@ -40,6 +32,4 @@ select
     coalesce(createdate, created_at) as created_at,
     coalesce(hs_lastmodifieddate, updated_at) as updated_at,
     updated_at as raw_updated_at
-from ranked
--- the CRM client lists live objects only (archived=false); the filter guards against other loaders
-where version_rank = 1 and not coalesce(archived, false)
+from latest
