@@ -1,18 +1,22 @@
 """Table contracts: validate a batch of strings into typed good rows and rejected rows with reasons.
 
 Every source (Sheets worksheets, CSV exports, HubSpot objects) arrives as text; a contract says which
-columns it must have, how each is typed and checked, and what identifies a row. One DuckDB query
-over the Arrow batch does the work, so a million rows validate in seconds. Row numbers are 1-based
-(the header is row 0), as a person counts them in a sheet.
+columns it must have, how each is typed and checked, and what identifies a row. Validation is SQL on
+the DuckDB connection that holds the batch (the warehouse's staging connection), so a million rows
+validate in seconds and the good rows never leave the engine before they are merged. Row numbers
+are 1-based (the header is row 0), as a person counts them in a sheet.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import pyarrow as pa
+from integrations.duplicates import reject_already_accepted, reject_duplicate_keys
+
+if TYPE_CHECKING:
+    import duckdb
 
 ColumnKind = Literal["text", "date", "month", "timestamp", "amount", "signed_amount", "email", "phone", "boolean"]
 
@@ -57,17 +61,17 @@ class ContractError(ValueError):
 
 @dataclass(frozen=True)
 class ValidatedBatch:
-    good: pa.Table
-    rejected: pa.Table
+    """The outcome of :func:`validate`: ``good`` and ``rejected`` name tables on the validating connection.
 
-    @property
-    def reject_reasons(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for reason in self.rejected.column("reason").to_pylist():
-            for part in reason.split("; "):
-                key = part.split(":")[0] if ":" in part else part
-                counts[key] = counts.get(key, 0) + 1
-        return counts
+    ``good`` has the contract's typed columns plus any other columns of the batch; ``rejected`` has
+    ``rejected_id``, ``source``, ``source_row``, ``reason`` and ``raw`` (the row as JSON text).
+    """
+
+    good: str
+    rejected: str
+    good_rows: int
+    rejected_rows: int
+    reject_reasons: dict[str, int]
 
 
 _SQL_TYPES = {
@@ -85,7 +89,7 @@ def _q(name: str) -> str:
 
 
 def _raw(column: ColumnSpec) -> str:
-    return f"nullif(trim({_q(column.name)}), '')"
+    return f"r_{column.name}"
 
 
 def _typed(column: ColumnSpec) -> str:
@@ -102,11 +106,11 @@ def _typed(column: ColumnSpec) -> str:
         case "email":
             return f"case when regexp_full_match({raw}, '{EMAIL_PATTERN}') then lower({raw}) end"
         case "phone":
-            digits = f"regexp_replace({raw}, '[^0-9]', '', 'g')"
+            digits = f"d_{column.name}"  # computed once beside the cleaned text (see _typed_relation)
             return (
                 f"case when regexp_full_match({raw}, '^[0-9+()\\s.-]+$') "
                 f"and regexp_full_match({digits}, '{PHONE_DIGITS_PATTERN}') "
-                f"then '+55' || regexp_replace({digits}, '^55', '') end"
+                f"then '+55' || case when starts_with({digits}, '55') then {digits}[3:] else {digits} end end"
             )
         case "boolean":
             return f"case lower({raw}) when 'true' then true when 'false' then false end"
@@ -141,83 +145,125 @@ def check_columns(contract: TableContract, columns: list[str], what: str = "tabl
         )
 
 
-def validate(contract: TableContract, table: pa.Table, what: str = "table") -> ValidatedBatch:
-    """Split ``table`` (text columns) into typed good rows and rejected rows.
+def validate(
+    con: duckdb.DuckDBPyConnection,
+    contract: TableContract,
+    source: str,
+    what: str = "table",
+    *,
+    first_row: int = 1,
+    accepted: str | None = None,
+) -> ValidatedBatch:
+    """Split relation ``source`` on ``con`` (text columns) into typed good rows and rejects.
 
     Rejections: missing required values, unparseable or out-of-range values, unknown categorical
     values, failed row checks, exact duplicate rows (if the contract says so), and rows whose key a
     later valid row repeats (the later one wins: a corrected sheet row, a newer CRM version).
     Columns outside the contract pass through untouched.
-    """
-    import duckdb
 
-    check_columns(contract, table.column_names, what)
-    present = [c for c in contract.columns if c.name in table.column_names]
-    absent = [c for c in contract.columns if c.name not in table.column_names]
-    passthrough = [c for c in table.column_names if c not in contract.column_names]
-    original = ", ".join(_q(c) for c in table.column_names)
-    typed_cols = ", ".join(f"{_typed(c)} as t_{c.name}" for c in present)
-    error_exprs = [e for c in present for e in _errors(c)] or ["null"]
+    ``source`` is read once (it may be a view over files): its text and each row's verdict are kept
+    in ``<source>_judged``; ``<source>_valid`` is a view typing the good rows as it is read, and
+    ``<source>_rejected`` a table. Rows are numbered ``source_row`` in the order ``source`` gives
+    them, from ``first_row`` (a load validating in batches continues the numbering), by their
+    position in ``<source>_judged`` rather than a ``row_number()``, which would read the source on
+    one thread. ``accepted`` names a table (created on first use) remembering the keys accepted by
+    earlier batches of the same load: a row whose key an earlier batch accepted with a
+    ``latest_by`` no older is rejected too, and this batch's good keys are added to it.
+    """
+    columns = [name for name, *_ in con.sql(f"describe {source}").fetchall()]
+    check_columns(contract, columns, what)
+    present = [c for c in contract.columns if c.name in columns]
+    absent = [c for c in contract.columns if c.name not in columns]
+    passthrough = [_q(c) for c in columns if c not in contract.column_names]
+    judged, good, rejected = f"{source}_judged", f"{source}_valid", f"{source}_rejected"
+
+    error_exprs = [e for c in present for e in _errors(c)]
     for condition, reason in contract.checks:
         typed_condition = condition
         for c in present:
             typed_condition = re.sub(rf"\b{re.escape(c.name)}\b", f"t_{c.name}", typed_condition)
         error_exprs.append(f"case when not coalesce({typed_condition}, true) then '{reason}' end")
-    keys = ", ".join(f"t_{k}" if k in contract.column_names else _q(k) for k in contract.primary_key)
-    order = f"t_{contract.latest_by}, source_row" if contract.latest_by else "source_row"
-    duplicate_rule = (
-        "when copy_number > 1 then 'duplicate row: same as row ' || first_copy"
-        if contract.reject_exact_duplicates
-        else ""
+    originals = ", ".join(_q(c) for c in columns)
+    con.execute(
+        f"""create or replace temp table {judged} as
+        select {originals}, nullif(concat_ws('; ', {", ".join(error_exprs) or "null"}), '') as reason
+        from {_typed_relation(source, present)}"""
     )
-    select_good = ", ".join(
-        [f"t_{c.name} as {_q(c.name)}" for c in present]
-        + [f"null::{_SQL_TYPES.get(c.kind, 'varchar')} as {_q(c.name)}" for c in absent]
-        + [_q(c) for c in passthrough]
+    rows = f"(select rowid + {int(first_row)} as source_row, * from {judged})"  # rowid: order of insertion
+    # rows rejected once the whole batch is known (duplicates): few, so kept apart rather than updated in place
+    late = f"{judged}_late"
+    con.execute(f"create or replace temp table {late} (source_row bigint, reason varchar)")
+    valid = (
+        f"(select * from {rows} as j where reason is null "
+        f"and not exists (select 1 from {late} as l where l.source_row = j.source_row))"
+    )
+    keys = [f"t_{k}" if k in contract.column_names else _q(k) for k in contract.primary_key]
+    key_columns = [c for c in contract.columns if c.name in {*contract.primary_key, contract.latest_by}]
+    latest = f"t_{contract.latest_by}" if contract.latest_by else "source_row"
+    reject_duplicate_keys(
+        con,
+        _typed_relation(rows, key_columns),
+        late,
+        keys,
+        order=f"{latest}, source_row",
+        row_columns=originals,
+        reject_exact_duplicates=contract.reject_exact_duplicates,
+    )
+    if accepted is not None:
+        typed_valid = _typed_relation(valid, key_columns)
+        candidates = f"(select {', '.join(keys)}, {latest} as latest, source_row from {typed_valid})"
+        reject_already_accepted(con, candidates, late, accepted, keys)
+
+    con.execute(
+        f"create or replace temp view {good} as select "
+        + ", ".join(
+            [f"t_{c.name} as {_q(c.name)}" for c in present]
+            + [f"null::{_SQL_TYPES.get(c.kind, 'varchar')} as {_q(c.name)}" for c in absent]
+            + passthrough
+        )
+        + f" from {_typed_relation(valid, present)}"
+    )
+    raw = "to_json(struct_pack(" + ", ".join(f"{_q(c)} := j.{_q(c)}" for c in columns) + "))::varchar"
+    con.execute(
+        f"""create or replace temp table {rejected} as
+        select md5(raw || reason || case when copy > 1 then '#' || copy else '' end) as rejected_id,
+               '{contract.name}' as source, source_row, reason, raw
+        from (select *, row_number() over (partition by raw, reason order by source_row) as copy from (
+            select source_row, reason, {raw} as raw from {rows} as j where reason is not null
+            union all
+            select source_row, l.reason, {raw} as raw from {rows} as j join {late} as l using (source_row)
+        ))
+        order by source_row"""
+    )
+    total, rejected_rows = con.sql(
+        f"select (select count(*) from {judged}), (select count(*) from {rejected})"
+    ).fetchall()[0]
+    return ValidatedBatch(good, rejected, int(total - rejected_rows), int(rejected_rows), _reasons(con, rejected))
+
+
+def _cleaned(column: str) -> str:
+    """The text without surrounding spaces, null when nothing is left; trims only when needed (trim copies)."""
+    value = _q(column)
+    return (
+        f"case when {value} = '' or starts_with({value}, ' ') or ends_with({value}, ' ') "
+        f"then nullif(trim({value}), '') else {value} end"
     )
 
-    sql = f"""
-    with src as (
-        select row_number() over () as source_row, hash({original}) as row_hash, {original} from incoming
-    ), typed as (
-        select *, {typed_cols} from src
-    ), checked as (
-        select *,
-            list_filter([{", ".join(error_exprs)}], lambda x: x is not null) as errors,
-            row_number() over (partition by row_hash order by source_row) as copy_number,
-            min(source_row) over (partition by row_hash) as first_copy
-        from typed
-    ), ranked as (
-        -- only a valid row may supersede another row with the same key
-        select *,
-            last(case when len(errors) = 0 and copy_number = 1 then source_row end ignore nulls)
-                over (partition by {keys} order by {order}
-                      rows between unbounded preceding and unbounded following) as winner
-        from checked
-    ), judged as (
-        select *,
-            case
-                when len(errors) > 0 then array_to_string(errors, '; ')
-                {duplicate_rule}
-                when source_row <> winner then 'duplicate key: superseded by row ' || winner
-            end as reason
-        from ranked
-    )
-    select * from judged
-    """
-    con = duckdb.connect()
-    try:
-        con.execute("set TimeZone = 'UTC'")
-        con.register("incoming", table)
-        con.execute(f"create temp table judged as {sql}")
-        good = con.sql(f"select {select_good} from judged where reason is null order by source_row").to_arrow_table()
-        raw_struct = ", ".join(f"{_q(c)} := {_q(c)}" for c in table.column_names)
-        rejected = con.sql(
-            f"""select md5(to_json(struct_pack({raw_struct}))::varchar || reason) as rejected_id,
-                       '{contract.name}' as source, source_row, reason,
-                       to_json(struct_pack({raw_struct}))::varchar as raw
-                from judged where reason is not null order by source_row"""
-        ).to_arrow_table()
-    finally:
-        con.close()
-    return ValidatedBatch(good=good, rejected=rejected)
+
+def _typed_relation(relation: str, columns: list[ColumnSpec]) -> str:
+    """``relation`` plus, for each contract column, its cleaned text ``r_<name>`` and typed value ``t_<name>``
+    (and a phone's digits ``d_<name>``)."""
+    cleaned = ", ".join(["*", *(f"{_cleaned(c.name)} as {_raw(c)}" for c in columns)])
+    digits = [f"regexp_replace({_q(c.name)}, '[^0-9]', '', 'g') as d_{c.name}" for c in columns if c.kind == "phone"]
+    cleaned = ", ".join([cleaned, *digits])
+    typed = ", ".join(["*", *(f"{_typed(c)} as t_{c.name}" for c in columns)])
+    return f"(select {typed} from (select {cleaned} from {relation}))"
+
+
+def _reasons(con: duckdb.DuckDBPyConnection, rejected: str) -> dict[str, int]:
+    """How many rejected rows give each reason (the part before ':'; a row may give several)."""
+    rows = con.sql(
+        f"""select split_part(part, ':', 1) as reason, count(*)
+        from (select unnest(string_split(reason, '; ')) as part from {rejected}) group by all order by 1"""
+    ).fetchall()
+    return {reason: int(count) for reason, count in rows}

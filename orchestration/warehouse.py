@@ -1,9 +1,11 @@
-"""Set-based loading into the warehouse (DuckDB or PostgreSQL) from Arrow tables.
+"""The warehouse (DuckDB or PostgreSQL): reading, set-based merging of prepared batches, loading state.
 
 Why not a loading library: the bulk paths must stay within a small factor of the engine reading the
-files itself, and a merge expressed as one ``DELETE … USING`` plus one ``INSERT`` inside the engine is
-that fast on both engines, idempotent, and small enough to read in one sitting. The README's
-"Loading" section has the measured comparison.
+files itself. Loaders prepare a batch in DuckDB (:meth:`Warehouse.staging`) — on a DuckDB warehouse
+that is the warehouse connection itself, so parsing, validating and merging never leave the engine —
+and a merge is one ``DELETE … USING`` plus one ``INSERT`` (:mod:`orchestration.merging`), fast on both
+engines, idempotent, and small enough to read in one sitting. The README's "Loading" section has the
+measured comparison.
 
 Every write happens in one transaction: a failed batch leaves the tables as they were.
 """
@@ -12,9 +14,8 @@ from __future__ import annotations
 
 import datetime
 import decimal
-import io
 import json
-import re
+import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,18 +24,15 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from orchestration.merging import MergePlan, ident, merge_duckdb, merge_postgres
+
 if TYPE_CHECKING:
+    import duckdb
     import pandas as pd
 
-_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+__all__ = ["STATE_SCHEMA", "MergeResult", "Warehouse", "ident"]
+
 STATE_SCHEMA = "cro_meta"
-
-
-def ident(name: str) -> str:
-    """Quote a schema/table/column name after checking it is a plain lower-case identifier."""
-    if not _IDENTIFIER.match(name):
-        raise ValueError(f"not a plain identifier: {name!r}")
-    return f'"{name}"'
 
 
 @dataclass(frozen=True)
@@ -47,20 +45,26 @@ class MergeResult:
         return self.inserted + self.updated
 
 
-def _pg_type(arrow_type: pa.DataType) -> str:
-    if pa.types.is_boolean(arrow_type):
-        return "boolean"
-    if pa.types.is_integer(arrow_type):
-        return "bigint"
-    if pa.types.is_floating(arrow_type):
-        return "double precision"
-    if pa.types.is_decimal(arrow_type):
-        return f"numeric({arrow_type.precision},{arrow_type.scale})"
-    if pa.types.is_timestamp(arrow_type):
-        return "timestamptz" if arrow_type.tz else "timestamp"
-    if pa.types.is_date(arrow_type):
-        return "date"
-    return "text"
+def _duckdb_connect(database: str) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection that reads zone-less timestamps as UTC, whatever the machine's zone."""
+    import duckdb
+
+    con = duckdb.connect(database)
+    con.execute("set TimeZone = 'UTC'")
+    return con
+
+
+def _refuse_duplicate_keys(
+    staging: duckdb.DuckDBPyConnection, source: str, target: str, primary_key: Sequence[str]
+) -> None:
+    keys = ", ".join(ident(c) for c in primary_key)
+    excess = staging.sql(
+        f"select coalesce(sum(n - 1), 0) from (select count(*) as n from {source} group by {keys} having n > 1)"
+    ).fetchall()[0][0]
+    if excess:
+        raise ValueError(
+            f"{excess} duplicate keys {list(primary_key)} in the batch for {target}: deduplicate before merging"
+        )
 
 
 class Warehouse:
@@ -70,10 +74,12 @@ class Warehouse:
         self.url = url
         self.kind = "postgres" if url.startswith(("postgresql://", "postgres://")) else "duckdb"
         self._session: Any = None
+        self._staging: duckdb.DuckDBPyConnection | None = None
+        self._spill: tempfile.TemporaryDirectory[str] | None = None
 
     @contextmanager
     def session(self) -> Iterator[Warehouse]:
-        """Reuse one connection for many operations (a load of many chunks).
+        """Reuse one connection for many operations (a load: staging, merges, state).
 
         Opening and closing a DuckDB file checkpoints it every time, which dominated chunked loads.
         """
@@ -86,6 +92,12 @@ class Warehouse:
                 yield self
             finally:
                 self._session = None
+                if self._staging is not None:
+                    self._staging.close()
+                    self._staging = None
+                if self._spill is not None:
+                    self._spill.cleanup()
+                    self._spill = None
 
     @contextmanager
     def connect(self) -> Iterator[Any]:
@@ -98,11 +110,9 @@ class Warehouse:
     @contextmanager
     def _open(self) -> Iterator[Any]:
         if self.kind == "duckdb":
-            import duckdb
-
             path = Path(self.url.removeprefix("duckdb:///"))
             path.parent.mkdir(parents=True, exist_ok=True)
-            con = duckdb.connect(str(path))
+            con: Any = _duckdb_connect(str(path))
         else:
             import psycopg2
 
@@ -162,126 +172,70 @@ class Warehouse:
 
     # -- writing ---------------------------------------------------------------------------------
 
+    def staging(self) -> duckdb.DuckDBPyConnection:
+        """The DuckDB connection where loaders prepare batches (parse, validate) that :meth:`merge` takes by name.
+
+        On a DuckDB warehouse it is the warehouse connection itself: a prepared batch is a temp table beside its
+        target and merging it is plain SQL, nothing leaves the engine. On PostgreSQL it is an in-memory DuckDB
+        kept for the session, from which merge copies. Only inside :meth:`session`.
+        """
+        if self._session is None:
+            raise RuntimeError("Warehouse.staging() needs an open session()")
+        if self.kind == "duckdb":
+            return self._session  # type: ignore[no-any-return]
+        if self._staging is None:
+            self._spill = tempfile.TemporaryDirectory(prefix="cro-staging-")  # not DuckDB's default ./.tmp
+            self._staging = _duckdb_connect(":memory:")
+            self._staging.execute("set temp_directory = ?", [self._spill.name])
+        return self._staging
+
     def merge(
         self,
         schema: str,
         table: str,
-        data: pa.Table,
+        data: pa.Table | str,
         primary_key: Sequence[str],
         keep_when_null: Sequence[str] = (),
+        *,
+        keep_existing: bool = False,
+        unique_keys: bool = False,
     ) -> MergeResult:
         """Upsert ``data`` on ``primary_key``: existing keys are replaced, new keys inserted.
 
-        The table is created from the Arrow schema on first use; columns that appear later are
-        added (schema evolution), columns that disappear stay and get NULL for new rows.
-        ``keep_when_null`` columns keep their stored value when the incoming row has none (a
-        source that omits a field on some reads, such as HubSpot search omitting associations).
+        ``data`` is an Arrow table or the name of a table on :meth:`staging`. The target is created from
+        its columns on first use; columns that appear later are added (schema evolution), columns that
+        disappear stay and get NULL for new rows. ``keep_when_null`` columns keep their stored value
+        when the incoming row has none (a source that omits a field on some reads, such as HubSpot
+        search omitting associations). ``keep_existing`` inserts only keys not stored yet and leaves
+        stored rows alone (immutable events delivered more than once). A batch with a key twice is
+        refused, unless ``unique_keys`` says the caller already guarantees one row per key (a
+        validated batch), which spares a pass over it.
         """
         if not primary_key:
             raise ValueError("merge needs a primary key")
-        missing = [c for c in primary_key if c not in data.column_names]
-        if missing:
-            raise ValueError(f"primary key columns {missing} not in data for {schema}.{table}")
-        distinct = data.select(list(primary_key)).group_by(list(primary_key)).aggregate([]).num_rows
-        if distinct != data.num_rows:
-            raise ValueError(
-                f"{data.num_rows - distinct} duplicate keys {list(primary_key)} in the batch for {schema}.{table}: "
-                "deduplicate before merging"
-            )
-        with self.connect() as con:
-            if self.kind == "duckdb":
-                return self._merge_duckdb(con, schema, table, data, primary_key, keep_when_null)
-            return self._merge_postgres(con, schema, table, data, primary_key, keep_when_null)
-
-    def _merge_duckdb(
-        self,
-        con: Any,
-        schema: str,
-        table: str,
-        data: pa.Table,
-        primary_key: Sequence[str],
-        keep_when_null: Sequence[str],
-    ) -> MergeResult:
-        target = f"{ident(schema)}.{ident(table)}"
-        con.register("__incoming", data)
-        con.execute("begin")
-        try:
-            con.execute(f"create schema if not exists {ident(schema)}")
-            con.execute(f"create table if not exists {target} as select * from __incoming limit 0")
-            existing = {r[0] for r in con.execute(f"describe {target}").fetchall()}
-            for field in data.schema:
-                if field.name not in existing:
-                    duck_type = con.execute(f"select typeof({ident(field.name)}) from __incoming limit 1").fetchone()
-                    type_name = duck_type[0] if duck_type else "VARCHAR"
-                    con.execute(f"alter table {target} add column {ident(field.name)} {type_name}")
-            on = " and ".join(f"t.{ident(c)} = i.{ident(c)}" for c in primary_key)
-            keys = ", ".join(ident(c) for c in primary_key)
-            source = "__incoming"
-            if keep_when_null:
-                kept = ", ".join(f"coalesce(i.{ident(c)}, t.{ident(c)}) as {ident(c)}" for c in keep_when_null)
-                con.execute(
-                    f"create temp table __kept as select i.* replace ({kept}) "
-                    f"from __incoming i left join {target} t on {on}"
-                )
-                source = "__kept"
-            updated = con.execute(
-                f"select count(*) from (select distinct {keys} from __incoming) i where exists "
-                f"(select 1 from {target} t where {on})"
-            ).fetchone()[0]
-            con.execute(f"delete from {target} t using __incoming i where {on}")
-            con.execute(f"insert into {target} by name select * from {source}")
-            con.execute("commit")
-        except Exception:
-            con.execute("rollback")
-            raise
-        finally:
-            con.unregister("__incoming")
-            con.execute("drop table if exists __kept")
-        return MergeResult(inserted=data.num_rows - int(updated), updated=int(updated))
-
-    def _merge_postgres(
-        self,
-        con: Any,
-        schema: str,
-        table: str,
-        data: pa.Table,
-        primary_key: Sequence[str],
-        keep_when_null: Sequence[str],
-    ) -> MergeResult:
-        import pyarrow.csv as pacsv
-
-        target = f"{ident(schema)}.{ident(table)}"
-        columns = [ident(f.name) for f in data.schema]
-        column_defs = ", ".join(f"{ident(f.name)} {_pg_type(f.type)}" for f in data.schema)
-        try:
-            with con.cursor() as cur:
-                cur.execute(f"create schema if not exists {ident(schema)}")
-                cur.execute(f"create table if not exists {target} ({column_defs})")
-                cur.execute(
-                    "select column_name from information_schema.columns where table_schema = %s and table_name = %s",
-                    (schema, table),
-                )
-                existing = {r[0] for r in cur.fetchall()}
-                for field in data.schema:
-                    if field.name not in existing:
-                        cur.execute(f"alter table {target} add column {ident(field.name)} {_pg_type(field.type)}")
-                cur.execute(f"create temp table __incoming (like {target}) on commit drop")
-                buffer = io.BytesIO()
-                pacsv.write_csv(data, buffer, pacsv.WriteOptions(include_header=False))
-                buffer.seek(0)
-                cur.copy_expert(f"copy __incoming ({', '.join(columns)}) from stdin with (format csv)", buffer)
-                on = " and ".join(f"t.{ident(c)} = i.{ident(c)}" for c in primary_key)
-                if keep_when_null:
-                    kept = ", ".join(f"{ident(c)} = coalesce(i.{ident(c)}, t.{ident(c)})" for c in keep_when_null)
-                    cur.execute(f"update __incoming i set {kept} from {target} t where {on}")
-                cur.execute(f"delete from {target} t using __incoming i where {on}")
-                updated = cur.rowcount
-                cur.execute(f"insert into {target} ({', '.join(columns)}) select {', '.join(columns)} from __incoming")
-            con.commit()
-        except Exception:
-            con.rollback()
-            raise
-        return MergeResult(inserted=data.num_rows - int(updated), updated=int(updated))
+        with self.session():
+            staging = self.staging()
+            if isinstance(data, str):
+                source = ident(data)
+            else:
+                source = "__merge_source"
+                staging.register(source, data)
+            try:
+                relation = staging.sql(f"select * from {source} limit 0")
+                missing = [c for c in primary_key if c not in relation.columns]
+                if missing:
+                    raise ValueError(f"primary key columns {missing} not in data for {schema}.{table}")
+                if not unique_keys:
+                    _refuse_duplicate_keys(staging, source, f"{schema}.{table}", primary_key)
+                plan = MergePlan(schema, table, source, relation.columns, primary_key, keep_when_null, keep_existing)
+                if self.kind == "duckdb":
+                    inserted, replaced = merge_duckdb(staging, plan, [str(t) for t in relation.types])
+                else:
+                    inserted, replaced = merge_postgres(self._session, plan, staging.sql(f"select * from {source}"))
+            finally:
+                if source == "__merge_source":
+                    staging.unregister(source)
+        return MergeResult(inserted=inserted - replaced, updated=replaced)
 
     # -- loading state (cursors) -----------------------------------------------------------------
 
@@ -294,5 +248,10 @@ class Warehouse:
         return json.loads(rows[0][0]) if rows else None
 
     def write_state(self, key: str, value: dict[str, Any]) -> None:
-        data = pa.table({"key": [key], "value": [json.dumps(value, sort_keys=True)]})
-        self.merge(STATE_SCHEMA, "load_state", data, ["key"])
+        with self.session():
+            # a row built in SQL, not an Arrow table: building one from Python lists imports pandas (~0.5 s)
+            self.staging().execute(
+                "create or replace temp table __state as select ?::varchar as key, ?::varchar as value",
+                [key, json.dumps(value, sort_keys=True)],
+            )
+            self.merge(STATE_SCHEMA, "load_state", "__state", ["key"])

@@ -8,39 +8,45 @@ results lag edits; the merge on ``id`` makes the overlap harmless.
 from __future__ import annotations
 
 import hashlib
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from functools import partial
+from pathlib import Path
 
 import dagster as dg
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from assets.ingestion.loading import LoadOutcome, UnusableBatchError, load_validated
-from assets.ingestion.metadata import load_metadata
+from assets.ingestion.metadata import PREVIEW_ROWS, load_metadata
 from integrations.contracts import ContractError, validate
 from integrations.hubspot import (
     DEFAULT_ASSOCIATIONS,
     HubSpotPageError,
     HubSpotSource,
     ObjectType,
+    Page,
+    PageFile,
     default_properties,
-    parse_pages,
+    read_pages,
 )
 from integrations.hubspot.contracts import HUBSPOT_CONTRACTS
 from orchestration.resources import HubSpotResource, WarehouseResource
 from orchestration.warehouse import MergeResult, Warehouse
 
 SCHEMA = "raw_hubspot"
-PAGES_PER_CHUNK = 500  # 50,000 records: bounded memory, few round trips to the warehouse
+# Page bodies flattened by one DuckDB query (~800,000 deals): few big batches, bounded memory.
+BATCH_BYTES = 512 << 20
 SEARCH_OVERLAP = timedelta(minutes=5)
-# Search never returns associations: keep the stored contact link when an incremental read omits it.
+# Search never returns associations: keep the stored contact link when an incremental read omits it. (A full
+# list asks for them, so there a missing link means there is none.)
 KEEP_WHEN_NULL: dict[ObjectType, tuple[str, ...]] = {
     "contacts": ("associations_json",),
     "deals": ("associated_contact_id", "associations_json"),
 }
+ROWS, ACCEPTED = "hubspot_rows", "hubspot_accepted"  # relations on the warehouse's staging connection
 
 
 @dataclass
@@ -62,31 +68,36 @@ class HubSpotLoad:
             self.reasons[reason] = self.reasons.get(reason, 0) + count
 
 
-def _chunks(
-    pages: Iterator[dict[str, Any]], size: int, broken: list[HubSpotPageError]
-) -> Iterator[list[dict[str, Any]]]:
-    chunk: list[dict[str, Any]] = []
+def _page_files(
+    pages: Iterator[Page], directory: Path, max_bytes: int, broken: list[HubSpotPageError]
+) -> Iterator[PageFile]:
+    """The pages written to files of about ``max_bytes``; each file is deleted once the caller is done with it."""
+    files = 0
+    current = PageFile(directory / "pages-0.jsonl")
     try:
         for page in pages:
-            chunk.append(page)
-            if len(chunk) >= size:
-                yield chunk
-                chunk = []
-    except HubSpotPageError as exc:  # a stored page that cannot be read: keep what came before it
+            current.add(page)
+            if current.size >= max_bytes:
+                current.close()
+                yield current
+                current.path.unlink()
+                files += 1
+                current = PageFile(directory / f"pages-{files}.jsonl")
+    except HubSpotPageError as exc:  # a page the source itself could not read: keep what came before it
         broken.append(exc)
-    if chunk:
-        yield chunk
+    current.close()
+    if current.origins:
+        yield current
 
 
 def _broken_page_rows(object_type: ObjectType, errors: list[HubSpotPageError]) -> pa.Table:
-    ids = [hashlib.md5(str(e).encode()).hexdigest() for e in errors]
     return pa.table(
         {
-            "rejected_id": ids,
+            "rejected_id": [hashlib.md5(str(e).encode()).hexdigest() for e in errors],
             "source": [object_type] * len(errors),
-            "source_row": pa.array([e.line_number for e in errors], pa.int64()),
+            "source_row": pa.nulls(len(errors), pa.int64()),
             "reason": [f"page: {e.reason}" for e in errors],
-            "raw": [str(e.path) for e in errors],
+            "raw": [e.origin for e in errors],
         }
     )
 
@@ -105,32 +116,34 @@ def _load_hubspot(
     contract = HUBSPOT_CONTRACTS[object_type]
     state_key = f"hubspot.{object_type}"
     state = warehouse.read_state(state_key)
+    keep_when_null: tuple[str, ...] = ()
     if state and state.get("modified_after"):
         since = datetime.fromisoformat(state["modified_after"]) - SEARCH_OVERLAP
         pages = source.search_pages(object_type, properties, modified_after=since)
         load = HubSpotLoad(mode=f"incremental since {since.isoformat()}")
         load.cursor = datetime.fromisoformat(state["modified_after"])
+        keep_when_null = KEEP_WHEN_NULL[object_type]
     else:
         pages = source.list_pages(object_type, properties, associations=DEFAULT_ASSOCIATIONS[object_type])
         load = HubSpotLoad(mode="full")
 
-    for chunk in _chunks(pages, PAGES_PER_CHUNK, load.broken_pages):
-        batch = validate(contract, parse_pages(chunk, object_type, properties), what="HubSpot object")
-        outcome = load_validated(
-            warehouse,
-            SCHEMA,
-            object_type,
-            batch.good,
-            batch.rejected,
-            contract.primary_key,
-            batch.reject_reasons,
-            keep_when_null=KEEP_WHEN_NULL[object_type],
-        )
-        load.add(outcome, batch.reject_reasons)
-        if batch.good.num_rows:
-            newest = pc.max(batch.good.column("updated_at")).as_py()
-            load.cursor = max(filter(None, (load.cursor, newest)))
-            load.sample = load.sample if load.sample is not None else batch.good
+    con = warehouse.staging()
+    con.execute(f"drop table if exists {ACCEPTED}")  # keys accepted by earlier batches of this load
+    first_row = 1
+    with tempfile.TemporaryDirectory(prefix="hubspot-pages-") as tmp:
+        for page_file in _page_files(pages, Path(tmp), BATCH_BYTES, load.broken_pages):
+            judge = partial(validate, con, contract, what="HubSpot object", first_row=first_row, accepted=ACCEPTED)
+            batch, broken = read_pages(con, page_file, object_type, properties, ROWS, judge)
+            load.broken_pages += broken
+            first_row += batch.good_rows + batch.rejected_rows
+            outcome = load_validated(
+                warehouse, SCHEMA, object_type, batch, contract.primary_key, keep_when_null=keep_when_null
+            )
+            load.add(outcome, batch.reject_reasons)
+            newest = con.sql(f"select max(updated_at) from {batch.good}").fetchall()[0][0]
+            load.cursor = max(filter(None, (load.cursor, newest)), default=None)
+            if load.sample is None and batch.good_rows:
+                load.sample = con.sql(f"select * from {batch.good} limit {PREVIEW_ROWS}").to_arrow_table()
 
     if load.broken_pages:
         warehouse.merge(

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import pyarrow as pa
-
+from integrations.contracts import ValidatedBatch
 from orchestration.warehouse import MergeResult, Warehouse
 
 # Above this share of rejected rows a batch is considered broken: its good rows are not merged.
@@ -28,26 +27,24 @@ def load_validated(
     warehouse: Warehouse,
     schema: str,
     table: str,
-    good: pa.Table,
-    rejected: pa.Table,
+    batch: ValidatedBatch,
     primary_key: Sequence[str],
-    reasons: dict[str, int],
     max_rejected_share: float = MAX_REJECTED_SHARE,
     keep_when_null: Sequence[str] = (),
 ) -> LoadOutcome:
-    """Merge ``rejected`` into ``<table>__rejected`` (keyed by ``rejected_id``) and ``good`` into ``table``.
+    """Merge the batch's rejects into ``<table>__rejected`` (keyed by ``rejected_id``) and its good rows into ``table``.
 
-    Rejects are stored even when the batch is refused, so a person can see why; what was loaded
-    before stays untouched either way.
+    ``batch`` was validated on ``warehouse.staging()``. Rejects are stored even when the batch is
+    refused, so a person can see why; what was loaded before stays untouched either way.
     """
     with warehouse.session():
-        warehouse.merge(schema, f"{table}__rejected", rejected, ["rejected_id"])
-        total = good.num_rows + rejected.num_rows
-        share = rejected.num_rows / total if total else 0.0
+        warehouse.merge(schema, f"{table}__rejected", batch.rejected, ["rejected_id"], unique_keys=True)
+        total = batch.good_rows + batch.rejected_rows
+        share = batch.rejected_rows / total if total else 0.0
         if share > max_rejected_share:
             raise UnusableBatchError(
                 f"{schema}.{table}: {share:.0%} of {total} rows rejected (limit {max_rejected_share:.0%}); "
-                f"nothing merged. Reasons: {reasons}. See {schema}.{table}__rejected."
+                f"nothing merged. Reasons: {batch.reject_reasons}. See {schema}.{table}__rejected."
             )
-        merged = warehouse.merge(schema, table, good, primary_key, keep_when_null)
-        return LoadOutcome(merged=merged, rejected=rejected.num_rows, table_rows=warehouse.row_count(schema, table))
+        merged = warehouse.merge(schema, table, batch.good, primary_key, keep_when_null, unique_keys=True)
+        return LoadOutcome(merged=merged, rejected=batch.rejected_rows, table_rows=warehouse.row_count(schema, table))

@@ -7,9 +7,10 @@ import time
 import dagster as dg
 
 from assets.ingestion.loading import LoadOutcome, UnusableBatchError, load_validated
-from assets.ingestion.metadata import load_metadata
+from assets.ingestion.metadata import PREVIEW_ROWS, load_metadata
 from integrations.contracts import ContractError, TableContract, ValidatedBatch, validate
 from integrations.sheets import WORKSHEETS
+from integrations.sheets.sources import SheetsSource
 from orchestration.resources import SheetsResource, WarehouseResource
 from orchestration.warehouse import Warehouse
 
@@ -17,10 +18,19 @@ SCHEMA = "raw_sheets"
 
 
 def load_worksheet(warehouse: Warehouse, spec: TableContract, batch: ValidatedBatch) -> LoadOutcome:
-    """Land a validated worksheet in ``raw_sheets`` (also used by ``cro import orders``)."""
-    return load_validated(
-        warehouse, SCHEMA, spec.name, batch.good, batch.rejected, spec.primary_key, batch.reject_reasons
-    )
+    """Land a worksheet validated on ``warehouse.staging()`` in ``raw_sheets`` (also used by ``cro import orders``)."""
+    return load_validated(warehouse, SCHEMA, spec.name, batch, spec.primary_key)
+
+
+def ingest_worksheet(
+    warehouse: Warehouse, source: SheetsSource, spec: TableContract
+) -> tuple[LoadOutcome, ValidatedBatch]:
+    """Read, validate and merge one worksheet, all on the warehouse's staging connection."""
+    with warehouse.session():
+        con = warehouse.staging()
+        source.stage(con, spec.name, "sheet_rows")
+        batch = validate(con, spec, "sheet_rows", what="worksheet")
+        return load_worksheet(warehouse, spec, batch), batch
 
 
 def build_sheet_asset(spec: TableContract) -> dg.AssetsDefinition:
@@ -35,13 +45,15 @@ def build_sheet_asset(spec: TableContract) -> dg.AssetsDefinition:
     )
     def _sheet(warehouse: WarehouseResource, sheets: SheetsResource) -> dg.MaterializeResult:
         started = time.perf_counter()
-        try:
-            batch = validate(spec, sheets.source().read(spec.name), what="worksheet")
-            outcome = load_worksheet(warehouse.get(), spec, batch)
-        except (ContractError, UnusableBatchError, FileNotFoundError) as exc:
-            raise dg.Failure(description=str(exc), allow_retries=False) from exc
+        wh = warehouse.get()
+        with wh.session():
+            try:
+                outcome, batch = ingest_worksheet(wh, sheets.source(), spec)
+            except (ContractError, UnusableBatchError, FileNotFoundError) as exc:
+                raise dg.Failure(description=str(exc), allow_retries=False) from exc
+            sample = wh.staging().sql(f"select * from {batch.good} limit {PREVIEW_ROWS}").to_arrow_table()
         return dg.MaterializeResult(
-            metadata=load_metadata(outcome, reasons=batch.reject_reasons, started=started, sample=batch.good)
+            metadata=load_metadata(outcome, reasons=batch.reject_reasons, started=started, sample=sample)
         )
 
     return _sheet

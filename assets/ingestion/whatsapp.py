@@ -1,29 +1,29 @@
 """WhatsApp webhook events → ``raw_whatsapp.messages`` and ``raw_whatsapp.statuses``.
 
-Reads what landed since the byte cursor (kept in the warehouse), parses it in one pass, and merges:
-messages on ``message_id``, statuses on ``(message_id, status)`` so a webhook delivered twice is
-stored once and out-of-order statuses coexist. Unreadable lines go to ``webhooks__rejected``.
+Reads what landed since the byte cursor (kept in the warehouse), parses it in one pass on the
+warehouse's staging connection, and inserts the events not stored yet: messages keyed on
+``message_id``, statuses on ``(message_id, status)``. Events never change once sent, so a webhook
+delivered twice is stored once, the first time, and out-of-order statuses coexist. Unreadable lines
+go to ``webhooks__rejected``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import dataclass, field
 
 import dagster as dg
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from assets.ingestion.loading import MAX_REJECTED_SHARE, UnusableBatchError
-from assets.ingestion.metadata import preview
-from integrations.whatsapp import LandingArea, LandingError, advance_cursor, parse_landing
+from assets.ingestion.metadata import PREVIEW_ROWS, preview
+from integrations.whatsapp import LandingArea, LandingError, advance_cursor, stage_landing
 from orchestration.resources import WarehouseResource, WhatsAppResource
 from orchestration.warehouse import Warehouse
 
 SCHEMA = "raw_whatsapp"
 STATE_KEY = "whatsapp.landing"
-BATCH_BYTES = 256 * 1024 * 1024  # bounded memory however much has landed
+BATCH_BYTES = 1024 * 1024 * 1024  # bounded memory however much has landed
 
 
 @dataclass
@@ -38,59 +38,53 @@ class WhatsAppLoad:
     sample: pa.Table | None = None
 
 
-def _with_rejected_id(rejected: pa.Table) -> pa.Table:
-    keys = [
-        hashlib.md5(f"{f}|{o}|{r}|{raw}".encode()).hexdigest()
-        for f, o, r, raw in zip(
-            rejected.column("source_file").to_pylist(),
-            rejected.column("byte_offset").to_pylist(),
-            rejected.column("reason").to_pylist(),
-            rejected.column("raw").to_pylist(),
-            strict=True,
-        )
-    ]
-    return rejected.add_column(0, "rejected_id", pa.array(keys, pa.string()))
-
-
 def load_whatsapp(warehouse: Warehouse, landing: LandingArea, batch_bytes: int = BATCH_BYTES) -> WhatsAppLoad:
     """Load everything new in the landing area; the cursor advances batch by batch, after each merge."""
     with warehouse.session():
-        return _load_whatsapp(warehouse, landing, batch_bytes)
+        con = warehouse.staging()
+        con.execute("set preserve_insertion_order = false")  # events have no order: less memory, more threads
+        try:
+            return _load_whatsapp(warehouse, landing, batch_bytes)
+        finally:
+            con.execute("reset preserve_insertion_order")
 
 
 def _load_whatsapp(warehouse: Warehouse, landing: LandingArea, batch_bytes: int) -> WhatsAppLoad:
     load = WhatsAppLoad()
     cursor = warehouse.read_state(STATE_KEY) or {}
+    con = warehouse.staging()
     while slices := landing.new_data_since(cursor, max_bytes=batch_bytes):
-        parsed = parse_landing(slices)
-        if parsed.rejected.num_rows:
-            warehouse.merge(SCHEMA, "webhooks__rejected", _with_rejected_id(parsed.rejected), ["rejected_id"])
-        events = parsed.messages.num_rows + parsed.statuses.num_rows
-        share = parsed.rejected.num_rows / max(events + parsed.rejected.num_rows, 1)
+        staged = stage_landing(con, slices)
+        if staged.rejected_rows:
+            warehouse.merge(SCHEMA, "webhooks__rejected", staged.rejected, ["rejected_id"], unique_keys=True)
+        events = staged.message_rows + staged.status_rows
+        share = staged.rejected_rows / max(events + staged.rejected_rows, 1)
         if share > MAX_REJECTED_SHARE:
             raise UnusableBatchError(
                 f"{share:.0%} of the webhook events in {[s.path.name for s in slices]} are unreadable "
                 f"(limit {MAX_REJECTED_SHARE:.0%}); nothing merged and the cursor was not advanced. "
                 f"See {SCHEMA}.webhooks__rejected."
             )
-        # parse_landing keeps one row per message and per (message, status) within a batch; the merge
-        # on the same keys makes re-deliveries across batches land once as well
-        messages, statuses = parsed.messages, parsed.statuses
-        warehouse.merge(SCHEMA, "messages", messages, ["message_id"])
-        warehouse.merge(SCHEMA, "statuses", statuses, ["message_id", "status"])
+        # stage_landing keeps one row per message and per (message, status) within a batch; across batches
+        # the first one stored stays
+        for table, staged_table, key in (
+            ("messages", staged.messages, ["message_id"]),
+            ("statuses", staged.statuses, ["message_id", "status"]),
+        ):
+            warehouse.merge(SCHEMA, table, staged_table, key, keep_existing=True, unique_keys=True)
         cursor = advance_cursor(cursor, slices)
         warehouse.write_state(STATE_KEY, cursor)
 
         load.batches += 1
         load.bytes_read += sum(s.end - s.start for s in slices)
-        load.messages += messages.num_rows
-        load.statuses += statuses.num_rows
-        load.opt_outs += int(pc.sum(messages.column("is_opt_out")).as_py() or 0)
-        load.rejected += parsed.rejected.num_rows
-        for reason in parsed.rejected.column("reason").to_pylist():
-            load.reasons[reason] = load.reasons.get(reason, 0) + 1
-        if load.sample is None and statuses.num_rows:
-            load.sample = statuses.drop_columns(["raw"])
+        load.messages += staged.message_rows
+        load.statuses += staged.status_rows
+        load.opt_outs += staged.opt_outs
+        load.rejected += staged.rejected_rows
+        for reason, count in staged.reasons.items():
+            load.reasons[reason] = load.reasons.get(reason, 0) + count
+        if load.sample is None and staged.status_rows:
+            load.sample = con.sql(f"select * from {staged.statuses} limit {PREVIEW_ROWS}").to_arrow_table()
     return load
 
 

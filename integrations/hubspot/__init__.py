@@ -5,14 +5,16 @@ Public API::
     HubSpotClient(access_token, host=None, page_size=100, max_retries=5, backoff_factor=0.5)
     DemoHubSpotSource(root)
     HubSpotSource                      # the Protocol both implement: list_pages, search_pages, calls
-    parse_pages(pages, object_type, properties=None) -> pyarrow.Table
+    Page(body, origin)                 # what they yield: a response body, untouched
+    PageFile(path); read_pages(con, page_file, object_type, properties, view, consume) -> (result, broken pages)
     DEFAULT_PROPERTIES, MODIFIED_PROPERTY, default_properties(object_type)
 """
 
 from integrations.hubspot.client import HubSpotClient
 from integrations.hubspot.demo import DemoHubSpotSource
 from integrations.hubspot.errors import HubSpotApiError, HubSpotError, HubSpotPageError, HubSpotSearchLimitError
-from integrations.hubspot.parse import parse_pages, schema_for
+from integrations.hubspot.paging import Page
+from integrations.hubspot.parse import PageFile, read_pages
 from integrations.hubspot.properties import (
     DEFAULT_ASSOCIATIONS,
     DEFAULT_PROPERTIES,
@@ -34,7 +36,8 @@ __all__ = [
     "HubSpotSearchLimitError",
     "HubSpotSource",
     "ObjectType",
+    "Page",
+    "PageFile",
     "default_properties",
-    "parse_pages",
-    "schema_for",
+    "read_pages",
 ]

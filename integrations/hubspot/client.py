@@ -1,9 +1,10 @@
-"""HubSpot CRM v3 client: pages of contacts and deals as raw JSON dicts, on the official SDK.
+"""HubSpot CRM v3 client: pages of contacts and deals as raw response bodies, on the official SDK.
 
-Why raw dicts: every call passes ``_preload_content=False`` and we ``json.loads`` the body, so a
-page is HubSpot's documented JSON key for key (``{"results": [...], "paging": {...}}``). The
-demo source stores the very same bodies in files, so demo and production share one parser, and
-we skip the SDK's model deserialization, which is slow and renames keys (``created_at``…).
+Why raw bodies: every call passes ``_preload_content=False`` and the body's bytes are handed on
+untouched, so a page is HubSpot's documented JSON key for key (``{"results": [...], "paging": {...}}``)
+and is decoded only once, by DuckDB, many pages at a time (``parse.py``). The demo source stores the
+very same bodies in files, so demo and production share one parser, and we skip the SDK's model
+deserialization, which is slow and renames keys (``created_at``…).
 
 Why the SDK at all: it owns the endpoint paths, query encoding, auth header and connection
 pooling, and it accepts a urllib3 ``Retry`` — see :mod:`integrations.hubspot.retry` for the
@@ -17,7 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from functools import partial
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, NamedTuple, Self
 
 import hubspot
 import hubspot.crm.contacts as sdk_contacts
@@ -25,7 +26,7 @@ import hubspot.crm.deals as sdk_deals
 import urllib3
 
 from integrations.hubspot.errors import HubSpotApiError
-from integrations.hubspot.paging import next_after
+from integrations.hubspot.paging import Page, next_after
 from integrations.hubspot.properties import ObjectType, check_object_type
 from integrations.hubspot.retry import Sleep, hubspot_retry
 from integrations.hubspot.search import SEARCH_PAGE_LIMIT, SearchRequest, iter_search_pages
@@ -35,6 +36,12 @@ MAX_PAGE_SIZE = 100  # the CRM v3 list and search maximum
 _SDK_PACKAGES: dict[ObjectType, Any] = {"contacts": sdk_contacts, "deals": sdk_deals}
 # Each generated SDK package has its own exception hierarchy; catch them all.
 _API_EXCEPTIONS: tuple[type[Exception], ...] = (sdk_contacts.ApiException, sdk_deals.ApiException)
+
+
+class _Response(NamedTuple):
+    body: bytes
+    status: int
+    attempts: int
 
 
 class HubSpotClient:
@@ -92,7 +99,7 @@ class HubSpotClient:
 
     def list_pages(
         self, object_type: ObjectType, properties: Sequence[str], associations: Sequence[str] = ()
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[Page]:
         """Every page of ``GET /crm/v3/objects/{object_type}``, following ``paging.next.after`` to the end.
 
         A full sync: no result cap, unlike search. Archived records are not included
@@ -104,7 +111,7 @@ class HubSpotClient:
         after: str | None = None
         while True:
             cursor = after
-            page = self._call(
+            response = self._call(
                 endpoint,
                 partial(
                     api.get_page,
@@ -116,8 +123,12 @@ class HubSpotClient:
                     _request_timeout=self.timeout,
                 ),
             )
-            yield page
-            after = next_after(page)
+            try:
+                after = next_after(response.body)
+            except ValueError as exc:
+                detail = "response body is not JSON"
+                raise HubSpotApiError(endpoint, response.status, response.attempts, detail) from exc
+            yield Page(response.body, f"{endpoint} after={cursor}" if cursor else endpoint)
             if after is None:
                 return
             if after == cursor:
@@ -125,7 +136,7 @@ class HubSpotClient:
 
     def search_pages(
         self, object_type: ObjectType, properties: Sequence[str], modified_after: datetime
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[Page]:
         """Pages of records modified strictly after ``modified_after``, oldest first, via the search API.
 
         Restarts past the 10,000-result window are handled in :func:`iter_search_pages`. Note that
@@ -136,14 +147,15 @@ class HubSpotClient:
         endpoint = f"POST /crm/v3/objects/{object_type}/search"
         package = _SDK_PACKAGES[object_type]
 
-        def post(request: SearchRequest) -> dict[str, Any]:
+        def post(request: SearchRequest) -> Page:
             body = _sdk_search_request(package, request)
-            return self._call(
+            response = self._call(
                 endpoint,
                 lambda: api.do_search(
                     public_object_search_request=body, _preload_content=False, _request_timeout=self.timeout
                 ),
             )
+            return Page(response.body, f"{endpoint} after={request.after}" if request.after else endpoint)
 
         limit = min(self.page_size, SEARCH_PAGE_LIMIT)
         yield from iter_search_pages(post, object_type, properties, modified_after, limit=limit)
@@ -168,8 +180,8 @@ class HubSpotClient:
             self._apis[key] = getattr(getattr(self._sdk.crm, object_type), name)
         return self._apis[key]
 
-    def _call(self, endpoint: str, send: Callable[[], urllib3.BaseHTTPResponse]) -> dict[str, Any]:
-        """One SDK call (retries happen inside it) → the decoded JSON body, or a clear HubSpotApiError."""
+    def _call(self, endpoint: str, send: Callable[[], urllib3.BaseHTTPResponse]) -> _Response:
+        """One SDK call (retries happen inside it) → the response body, or a clear HubSpotApiError."""
         log = self._retry.attempt_log
         retries_before = log.retries
         self._requests += 1
@@ -185,18 +197,11 @@ class HubSpotClient:
         except urllib3.exceptions.HTTPError as exc:  # MaxRetryError on connection errors, timeouts
             raise HubSpotApiError(endpoint, log.last_status, attempts(), type(exc).__name__) from exc
         try:
-            raw = response.data
+            return _Response(bytes(response.data), response.status, attempts())
         except urllib3.exceptions.HTTPError as exc:  # body cut off mid-read (not retried: already consumed)
             raise HubSpotApiError(endpoint, response.status, attempts(), type(exc).__name__) from exc
         finally:
             response.release_conn()
-        try:
-            page = json.loads(raw)
-        except ValueError as exc:
-            raise HubSpotApiError(endpoint, response.status, attempts(), "response body is not JSON") from exc
-        if not isinstance(page, dict):
-            raise HubSpotApiError(endpoint, response.status, attempts(), "response body is not a JSON object")
-        return page
 
 
 def _sdk_search_request(package: Any, request: SearchRequest) -> Any:

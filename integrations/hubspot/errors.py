@@ -1,12 +1,10 @@
 """Exceptions raised by the HubSpot integration.
 
-They carry structured fields (endpoint, status, file, line) so the loader can decide what to do —
+They carry structured fields (endpoint, status, where a bad page came from) so the loader can decide what to do —
 quarantine a bad demo page, fail the run with a clear message — without parsing message strings.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 
 class HubSpotError(Exception):
@@ -39,13 +37,13 @@ class HubSpotSearchLimitError(HubSpotError):
 
 
 class HubSpotPageError(HubSpotError):
-    """A stored page (demo file line) is not a valid HubSpot page body.
+    """A page body is not a valid HubSpot page (truncated, garbage, wrong shape).
 
-    Names the file and 1-based line number so the loader can quarantine exactly that page.
+    ``origin`` says where it came from — ``<file>:<line>`` for the demo files, the request for the
+    API — so the loader can quarantine exactly that page and a person can find it.
     """
 
-    def __init__(self, path: Path, line_number: int, reason: str) -> None:
-        self.path = path
-        self.line_number = line_number
+    def __init__(self, origin: str, reason: str) -> None:
+        self.origin = origin
         self.reason = reason
-        super().__init__(f"{path}:{line_number}: invalid HubSpot page: {reason}")
+        super().__init__(f"{origin}: invalid HubSpot page: {reason}")

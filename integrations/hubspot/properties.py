@@ -2,7 +2,7 @@
 
 HubSpot returns only the properties a request names (plus a few defaults), so this list is the
 contract between the CRM and ``raw_hubspot.*``. It is configuration: pass your own list to
-``list_pages`` / ``search_pages`` / ``parse_pages`` to override it.
+``list_pages`` / ``search_pages`` / ``read_pages`` to override it.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Incremental pulls through the CRM search API, including its 10,000-result window.
 
-Transport-free on purpose: :func:`iter_search_pages` takes a ``post(request) -> page`` callable,
+Transport-free on purpose: :func:`iter_search_pages` takes a ``post(request) -> Page`` callable,
 so the restart logic is tested without HTTP and the real client only adds the SDK call.
 
 HubSpot search pages with an offset (``paging.next.after`` is "100", "200", …) and refuses to go
@@ -20,13 +20,14 @@ modified mid-pull and jumps to the end of the sort. Persist a cursor with a look
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from integrations.hubspot.errors import HubSpotSearchLimitError
-from integrations.hubspot.paging import next_after
+from integrations.hubspot.paging import Page, after_of, decode_page
 from integrations.hubspot.properties import MODIFIED_PROPERTY, ObjectType, check_object_type
 
 SEARCH_RESULT_CAP = 10_000
@@ -125,17 +126,19 @@ def _already_yielded(record: object, ids: set[str], modified_property: str, curs
 
 
 def iter_search_pages(
-    post: Callable[[SearchRequest], dict[str, Any]],
+    post: Callable[[SearchRequest], Page],
     object_type: ObjectType,
     properties: Sequence[str],
     modified_after: datetime,
     limit: int = SEARCH_PAGE_LIMIT,
     result_cap: int = SEARCH_RESULT_CAP,
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[Page]:
     """Yield search response bodies for records modified after ``modified_after``, oldest first.
 
     Pages are HubSpot's bodies unchanged, except right after a window restart, where records
-    already yielded are removed from ``results`` (same dict shape, fewer results).
+    already yielded are removed from ``results`` (same shape, fewer results). Each body is decoded
+    here, because the restart logic needs the records' timestamps; a body that is not a page raises
+    :class:`HubSpotPageError`.
     """
     object_type = check_object_type(object_type)
     modified_property = MODIFIED_PROPERTY[object_type]
@@ -148,17 +151,15 @@ def iter_search_pages(
     ids_at_max: set[str] = set()
 
     while True:
-        page = post(SearchRequest(modified_property, operator, cursor, wanted, limit, after))
-        results = page.get("results")
-        results = results if isinstance(results, list) else []
+        raw = post(SearchRequest(modified_property, operator, cursor, wanted, limit, after))
+        page = decode_page(raw)
+        results = page["results"]
         if already_yielded:
             kept = [r for r in results if not _already_yielded(r, already_yielded, modified_property, cursor)]
             if len(kept) != len(results):
-                page = {**page, "results": kept}
+                raw = raw._replace(body=json.dumps({**page, "results": kept}, ensure_ascii=False).encode())
             results = kept
         for record in results:
-            if not isinstance(record, dict):
-                continue
             stamp = record_modified_ms(record, modified_property)
             if stamp is None:
                 continue
@@ -166,9 +167,9 @@ def iter_search_pages(
                 max_seen, ids_at_max = stamp, {str(record.get("id"))}
             elif stamp == max_seen:
                 ids_at_max.add(str(record.get("id")))
-        yield page
+        yield raw
 
-        after = next_after(page)
+        after = after_of(page)
         if after is None:
             return
         if _passes_window(after, limit, result_cap):

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
+from integrations.hubspot.paging import Page
 from integrations.hubspot.properties import ObjectType
 
 
 @runtime_checkable
 class HubSpotSource(Protocol):
-    """Pages of CRM v3 objects as HubSpot's raw JSON response bodies."""
+    """Pages of CRM v3 objects as HubSpot's raw JSON response bodies (:class:`Page`)."""
 
     @property
     def calls(self) -> int:
@@ -24,12 +25,12 @@ class HubSpotSource(Protocol):
 
     def list_pages(
         self, object_type: ObjectType, properties: Sequence[str], associations: Sequence[str] = ()
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[Page]:
         """Every page of the object list (a full sync)."""
         ...
 
     def search_pages(
         self, object_type: ObjectType, properties: Sequence[str], modified_after: datetime
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[Page]:
         """Pages of records modified strictly after ``modified_after``, oldest first (an incremental sync)."""
         ...

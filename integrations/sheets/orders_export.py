@@ -8,9 +8,12 @@ content and its occurrence number, so importing the same file twice changes noth
 
 from __future__ import annotations
 
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
 from integrations.contracts import ColumnSpec, ContractError, TableContract, check_columns
+
+if TYPE_CHECKING:
+    import duckdb
 
 EXPORT_COLUMNS = TableContract(
     name="orders export",
@@ -26,12 +29,11 @@ EXPORT_COLUMNS = TableContract(
 )
 
 
-def shape_orders_export(table: pa.Table, source_name: str) -> pa.Table:
-    """Rename and complete an export into the ``orders`` worksheet's columns (still all text)."""
-    import duckdb
-
-    check_columns(EXPORT_COLUMNS, table.column_names, what="file")
-    names = set(table.column_names)
+def shape_orders_export(con: duckdb.DuckDBPyConnection, export: str, table: str, source_name: str) -> None:
+    """Rename and complete table ``export`` (text columns, in file order) into the ``orders`` worksheet's
+    columns, still all text and in the same order, as temp table ``table``."""
+    names = {name for name, *_ in con.sql(f"describe {export}").fetchall()}
+    check_columns(EXPORT_COLUMNS, sorted(names), what="file")
     if "amount_brl" in names:
         raise ContractError("file has both 'amount' and 'amount_brl'; keep one")
 
@@ -40,21 +42,14 @@ def shape_orders_export(table: pa.Table, source_name: str) -> pa.Table:
 
     derived_id = (
         "'csv-' || substr(md5(concat_ws('|', customer_id, order_date, amount, "
-        "row_number() over (partition by customer_id, order_date, amount order by source_row))), 1, 20)"
+        "row_number() over (partition by customer_id, order_date, amount order by row))), 1, 20)"
     )
     order_id = f"coalesce(nullif(trim({optional('order_id')}), ''), {derived_id})"
-    con = duckdb.connect()
-    try:
-        con.register("export", table)
-        return con.sql(
-            f"""
-            with numbered as (select row_number() over () as source_row, * from export)
-            select {order_id} as order_id, customer_id, order_date, amount as amount_brl,
-                   {optional("channel")} as channel, {optional("plan")} as plan,
-                   'import' as order_type, ? as source
-            from numbered order by source_row
-            """,
-            params=[source_name],
-        ).to_arrow_table()
-    finally:
-        con.close()
+    con.execute(
+        f"""create or replace temp table {table} as
+        select {order_id} as order_id, customer_id, order_date, amount as amount_brl,
+               {optional("channel")} as channel, {optional("plan")} as plan,
+               'import' as order_type, ? as source
+        from (select rowid as row, * from {export}) order by row""",
+        [source_name],
+    )

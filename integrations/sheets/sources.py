@@ -1,20 +1,47 @@
 """Where worksheets come from: the Google Sheets API, or CSV files with the same header + rows.
 
-Both return an Arrow table of strings, exactly what the sheet shows; typing happens in validation.
+Both put the worksheet on a DuckDB connection as a table of strings, exactly what the sheet shows, in
+row order; typing happens in validation, on the same connection.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import pyarrow as pa
 
+if TYPE_CHECKING:
+    import duckdb
+
 
 class SheetsSource(Protocol):
-    def read(self, worksheet: str) -> pa.Table:
-        """The worksheet as an all-string table whose column names are its header row."""
+    def stage(self, con: duckdb.DuckDBPyConnection, worksheet: str, table: str) -> None:
+        """Create temp table ``table`` on ``con``: the worksheet's rows in order, its columns as text named by
+        its header row."""
         ...
+
+
+def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> None:
+    """A CSV with a header row as temp table ``table``, every value a string (no type guessing).
+
+    A table rather than a view over the file: the dialect sniffing is paid once (it costs as much as
+    reading a few MB), not at every query that reads it.
+    """
+    con.execute(
+        f"create or replace temp table {table} as "
+        "select * from read_csv(?, header = true, all_varchar = true, auto_detect = true)",
+        [str(path)],
+    )
+
+
+def stage_table(con: duckdb.DuckDBPyConnection, data: pa.Table, table: str) -> None:
+    """An Arrow table of strings as temp table ``table``, numbered in its row order."""
+    con.register("__sheet_values", data)
+    try:
+        con.execute(f"create or replace temp table {table} as select * from __sheet_values")
+    finally:
+        con.unregister("__sheet_values")
 
 
 def table_from_values(values: list[list[str]], worksheet: str) -> pa.Table:
@@ -41,24 +68,11 @@ class CsvSheetsSource:
     def path(self, worksheet: str) -> Path:
         return self.root / f"{worksheet}.csv"
 
-    def read(self, worksheet: str) -> pa.Table:
+    def stage(self, con: duckdb.DuckDBPyConnection, worksheet: str, table: str) -> None:
         path = self.path(worksheet)
         if not path.exists():
             raise FileNotFoundError(f"worksheet '{worksheet}' not found: {path} does not exist")
-        return read_csv_strings(path)
-
-
-def read_csv_strings(path: Path) -> pa.Table:
-    """Read a CSV with a header row keeping every value a string (no type guessing)."""
-    import duckdb
-
-    con = duckdb.connect()
-    try:
-        return con.sql(
-            "select * from read_csv(?, header = true, all_varchar = true, auto_detect = true)", params=[str(path)]
-        ).to_arrow_table()
-    finally:
-        con.close()
+        stage_csv(con, path, table)
 
 
 class GoogleSheetsSource:
@@ -74,3 +88,6 @@ class GoogleSheetsSource:
         client = gspread.service_account(filename=self.service_account_file, scopes=gspread.auth.READONLY_SCOPES)
         values = client.open_by_key(self.spreadsheet_id).worksheet(worksheet).get_all_values()
         return table_from_values(values, worksheet)
+
+    def stage(self, con: duckdb.DuckDBPyConnection, worksheet: str, table: str) -> None:
+        stage_table(con, self.read(worksheet), table)

@@ -1,9 +1,11 @@
-"""Turn the ``bodies`` table (see ``reader.py``) into status and inbound-message rows, plus per-event rejects.
+"""Turn the ``bodies`` table (see ``reader.py``) into status and inbound-message tables, plus per-event rejects.
 
 ``bodies.entry`` is unnested entry -> changes -> value.statuses / value.messages. Each event is JSON text, parsed
-once by ``json_transform`` into the fields below and kept verbatim as ``raw``. An event without its id, status or a
-usable timestamp cannot be merged on its key, so it is quarantined instead of loaded. Within a batch, duplicates
-(Meta redelivers webhooks) keep the earliest event.
+once by ``json_transform`` into the fields below; a row keeps the name of its landing file (``source_file``), where
+its id finds the webhook as received. An event without its id, status or a usable timestamp cannot be merged on its
+key, so it is quarantined, verbatim, instead of loaded. Within a batch, duplicates (Meta redelivers webhooks) keep
+the earliest event. The results are on the caller's connection: views ``STATUSES`` and ``MESSAGES`` over the event
+tables (read once, by the merge) and table ``REJECTED``.
 """
 
 from __future__ import annotations
@@ -12,16 +14,17 @@ import json
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
-from integrations.whatsapp.optout import is_opt_out
+from integrations.whatsapp.optout import MAX_OPT_OUT_LENGTH, is_opt_out
 from integrations.whatsapp.schemas import (
     MESSAGES_SCHEMA,
     REJECT_MESSAGE_FIELDS,
     REJECT_STATUS_FIELDS,
-    REJECTED_SCHEMA,
     STATUSES_SCHEMA,
 )
+
+STATUSES, MESSAGES, REJECTED = "wa_statuses", "wa_messages", "wa_rejected"
+_DERIVED = frozenset({"campaign_id", "variant", "source_file"})  # output columns that are not in the event tables
 
 MAX_UNIX_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z; anything larger is garbage and overflows to_timestamp
 
@@ -90,10 +93,10 @@ def _build_status_events(con: duckdb.DuckDBPyConnection) -> None:
             FROM changes
         ),
         parsed AS (
-            SELECT file_index, waba_id, phone_number_id, s::VARCHAR AS raw,
-                   json_transform(s, {json_structure_sql(STATUS_FIELDS)}) AS sv
+            SELECT file_index, waba_id, phone_number_id, s, json_transform(s, {json_structure_sql(STATUS_FIELDS)}) AS sv
             FROM events
         )
+        SELECT * EXCLUDE (s), CASE WHEN NOT ({_GOOD_STATUS}) THEN s::VARCHAR END AS raw FROM (
         SELECT file_index,
                sv.id AS message_id,
                sv.status AS status,
@@ -110,14 +113,14 @@ def _build_status_events(con: duckdb.DuckDBPyConnection) -> None:
                sv.errors[1].error_data.details AS error_details,
                phone_number_id,
                waba_id,
-               raw
-        FROM parsed
+               s
+        FROM parsed)
         """
     )
 
 
-def statuses_table(con: duckdb.DuckDBPyConnection) -> pa.Table:
-    """Status events, one per (message_id, status), in ``STATUSES_SCHEMA``."""
+def build_statuses(con: duckdb.DuckDBPyConnection) -> None:
+    """``STATUSES``: status events, one per (message_id, status), with the columns of ``STATUSES_SCHEMA``."""
     # Few distinct callback strings (one per campaign variant) and many events: parse each once, join back.
     con.execute(
         f"""
@@ -128,14 +131,24 @@ def statuses_table(con: duckdb.DuckDBPyConnection) -> pa.Table:
         FROM (SELECT DISTINCT biz_opaque_callback_data FROM status_events WHERE biz_opaque_callback_data IS NOT NULL)
         """
     )
-    kept = _dedupe(con, "status_events", _GOOD_STATUS, ("message_id", "status"))
-    columns = ", ".join(
-        f"cd.{name}" if name in ("campaign_id", "variant") else f"k.{_quote(name)}" for name in STATUSES_SCHEMA.names
+    kept = _dedupe(con, "status_events", _GOOD_STATUS, ("message_id", "status"), STATUSES_SCHEMA.names)
+    columns = ", ".join(_column(name) for name in STATUSES_SCHEMA.names)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP VIEW {STATUSES} AS
+        SELECT {columns} FROM ({kept}) AS k LEFT JOIN callback_data AS cd USING (biz_opaque_callback_data)
+        LEFT JOIN files AS f USING (file_index)"""
     )
-    table = con.sql(
-        f"SELECT {columns} FROM ({kept}) AS k LEFT JOIN callback_data AS cd USING (biz_opaque_callback_data)"
-    ).to_arrow_table()
-    return table.cast(STATUSES_SCHEMA)
+
+
+def _column(name: str) -> str:
+    """How an output column is selected from the kept events ``k``, ``files`` and the small lookup tables."""
+    if name in ("campaign_id", "variant"):
+        return f"cd.{name}"
+    if name == "source_file":
+        return "f.source_file"
+    if name == "is_opt_out":
+        return "coalesce(k.text_body IN (SELECT text_body FROM opt_out_texts), false) AS is_opt_out"
+    return f"k.{_quote(name)}"
 
 
 def _callback_field(key: str) -> str:
@@ -159,8 +172,9 @@ def _build_message_events(con: duckdb.DuckDBPyConnection) -> None:
             FROM changes
         ),
         parsed AS (
-            SELECT *, m::VARCHAR AS raw, json_transform(m, {json_structure_sql(MESSAGE_FIELDS)}) AS mv FROM events
+            SELECT *, json_transform(m, {json_structure_sql(MESSAGE_FIELDS)}) AS mv FROM events
         )
+        SELECT * EXCLUDE (m), CASE WHEN NOT ({_GOOD_MESSAGE}) THEN m::VARCHAR END AS raw FROM (
         SELECT file_index,
                mv.id AS message_id,
                mv."from" AS wa_id,
@@ -180,31 +194,38 @@ def _build_message_events(con: duckdb.DuckDBPyConnection) -> None:
                display_phone_number,
                waba_id,
                false AS is_opt_out,
-               raw
-        FROM parsed
+               m
+        FROM parsed)
         """
     )
 
 
-def messages_table(con: duckdb.DuckDBPyConnection) -> pa.Table:
-    """Inbound messages, one per message_id, with ``is_opt_out`` set, in ``MESSAGES_SCHEMA``."""
-    kept = _dedupe(con, "message_events", _GOOD_MESSAGE, ("message_id",))
-    columns = ", ".join(_quote(name) for name in MESSAGES_SCHEMA.names)
-    table = con.sql(f"SELECT {columns} FROM ({kept})").to_arrow_table()
-    # Inbound text is a small share of the volume, and one Python definition of opt-out keeps SQL and app in step.
-    flags = pa.array([is_opt_out(text) for text in table.column("text_body").to_pylist()], pa.bool_())
-    table = table.set_column(table.schema.get_field_index("is_opt_out"), "is_opt_out", flags)
-    return table.cast(MESSAGES_SCHEMA)
+def build_messages(con: duckdb.DuckDBPyConnection) -> None:
+    """``MESSAGES``: inbound messages, one per message_id, with ``is_opt_out`` set, in ``MESSAGES_SCHEMA``'s columns."""
+    kept = _dedupe(con, "message_events", _GOOD_MESSAGE, ("message_id",), MESSAGES_SCHEMA.names)
+    # One Python definition of opt-out keeps SQL and app in step. Only short replies can be one, and replies
+    # repeat a lot ("Sim", "Parar"), so each distinct short text is checked once.
+    short = con.sql(
+        f"SELECT DISTINCT text_body FROM ({kept}) WHERE length(text_body) <= {MAX_OPT_OUT_LENGTH}"
+    ).fetchall()
+    con.execute("CREATE OR REPLACE TEMP TABLE opt_out_texts (text_body VARCHAR)")
+    con.execute("INSERT INTO opt_out_texts SELECT unnest(?::VARCHAR[])", [[t for (t,) in short if is_opt_out(t)]])
+    columns = ", ".join(_column(name) for name in MESSAGES_SCHEMA.names)
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {MESSAGES} AS SELECT {columns} FROM ({kept}) AS k "
+        "LEFT JOIN files AS f USING (file_index)"
+    )
 
 
-def _dedupe(con: duckdb.DuckDBPyConnection, table: str, good: str, key: tuple[str, ...]) -> str:
-    """Delete duplicate good rows of ``table`` (same ``key``), keeping the earliest, then the smallest raw text.
+def _dedupe(con: duckdb.DuckDBPyConnection, table: str, good: str, key: tuple[str, ...], columns: list[str]) -> str:
+    """Delete duplicate good rows of ``table`` (same ``key``), keeping the earliest, ties broken by content.
 
     Duplicates are rare, so they are found with one hash aggregate, and only their rows go through a window
     function; the rest of the table is never rewritten. Returns the query for the remaining good rows.
     """
     key_sql = ", ".join(key)
     matches = " AND ".join(f"t.{column} = d.{column}" for column in key)
+    content = ", ".join(f"t.{_quote(c)}" for c in columns if c not in _DERIVED)
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE dup_keys AS SELECT {key_sql} FROM {table} WHERE {good}"
         " GROUP BY ALL HAVING count(*) > 1"
@@ -216,7 +237,7 @@ def _dedupe(con: duckdb.DuckDBPyConnection, table: str, good: str, key: tuple[st
                 SELECT row_id FROM (
                     SELECT t.row_id,
                            row_number() OVER (PARTITION BY {", ".join(f"t.{c}" for c in key)}
-                                              ORDER BY t."timestamp", t.raw) AS copy_number
+                                              ORDER BY t."timestamp", t.file_index, {content}) AS copy_number
                     FROM (SELECT rowid AS row_id, * FROM {table} WHERE {good}) AS t
                     SEMI JOIN dup_keys AS d ON {matches}
                 )
@@ -227,10 +248,11 @@ def _dedupe(con: duckdb.DuckDBPyConnection, table: str, good: str, key: tuple[st
     return f"SELECT * FROM {table} WHERE {good}"
 
 
-def rejected_table(con: duckdb.DuckDBPyConnection) -> pa.Table:
-    """Rejected lines and rejected single events together, in ``REJECTED_SCHEMA``, in file order."""
-    table = con.sql(
+def build_rejected(con: duckdb.DuckDBPyConnection) -> None:
+    """``REJECTED``: rejected lines and rejected single events together, in ``REJECTED_SCHEMA``'s columns."""
+    con.execute(
         f"""
+        CREATE OR REPLACE TEMP TABLE {REJECTED} AS
         WITH all_rejects AS (
             SELECT file_index, byte_offset, reason, raw FROM line_rejects
             UNION ALL
@@ -238,9 +260,13 @@ def rejected_table(con: duckdb.DuckDBPyConnection) -> pa.Table:
             UNION ALL
             SELECT file_index, NULL, '{REJECT_MESSAGE_FIELDS}', raw FROM message_events WHERE NOT ({_GOOD_MESSAGE})
         )
-        SELECT f.source_file, r.byte_offset, r.reason, r.raw
-        FROM all_rejects AS r LEFT JOIN files AS f USING (file_index)
+        SELECT md5(concat(f.source_file, '|', coalesce(r.byte_offset::VARCHAR, 'None'), '|', r.reason, '|', r.raw,
+                          -- the same bad event delivered twice is two rejects, with ids of their own
+                          CASE WHEN r.copy > 1 THEN '#' || r.copy END)) AS rejected_id,
+               f.source_file, r.byte_offset, r.reason, r.raw
+        FROM (
+            SELECT *, row_number() OVER (PARTITION BY file_index, byte_offset, reason, raw) AS copy FROM all_rejects
+        ) AS r LEFT JOIN files AS f USING (file_index)
         ORDER BY f.source_file, r.byte_offset NULLS LAST, r.reason, r.raw
         """
-    ).to_arrow_table()
-    return table.cast(REJECTED_SCHEMA)
+    )

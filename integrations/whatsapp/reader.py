@@ -117,10 +117,15 @@ _BODIES_SQL = f"""
 def _read_bodies(con: duckdb.DuckDBPyConnection, staged: list[StagedFile]) -> bool:
     """One typed ``read_json`` over all files into ``bodies``; False if any line is not a usable WhatsApp body."""
     con.execute("CREATE OR REPLACE TEMP TABLE files (file_index INTEGER, source_file VARCHAR, read_path VARCHAR)")
-    # Plain parameters, not an Arrow table: scanning any Arrow table makes DuckDB import pandas (~0.5 s) first.
-    con.executemany(
-        "INSERT INTO files VALUES (?, ?, ?)",
-        [[item.index, item.source.path.name, str(item.read_path)] for item in staged],
+    # One statement with list parameters: not an Arrow table (scanning one makes DuckDB import pandas first) and
+    # not one insert per file (hundreds of statements)
+    con.execute(
+        "INSERT INTO files SELECT unnest(?::INTEGER[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[])",
+        [
+            [item.index for item in staged],
+            [item.source.path.name for item in staged],
+            [str(item.read_path) for item in staged],
+        ],
     )
     try:
         con.execute(_BODIES_SQL, {"paths": [str(item.read_path) for item in staged]})

@@ -24,7 +24,7 @@ MESSAGES_SCHEMA = pa.schema(
         pa.field("display_phone_number", pa.string()),
         pa.field("waba_id", pa.string()),
         pa.field("is_opt_out", pa.bool_(), nullable=False),
-        pa.field("raw", pa.string(), nullable=False),  # the message object as received, JSON text
+        pa.field("source_file", pa.string(), nullable=False),  # the landing file it came in, e.g. 2025-05-01.jsonl
     ]
 )
 
@@ -47,7 +47,7 @@ STATUSES_SCHEMA = pa.schema(
         pa.field("error_details", pa.string()),
         pa.field("phone_number_id", pa.string()),
         pa.field("waba_id", pa.string()),
-        pa.field("raw", pa.string(), nullable=False),  # the status object as received, JSON text
+        pa.field("source_file", pa.string(), nullable=False),  # the landing file it came in, e.g. 2025-05-01.jsonl
     ]
 )
 

@@ -24,16 +24,20 @@ def import_orders(
     from integrations.contracts import ContractError, validate
     from integrations.sheets import WORKSHEETS
     from integrations.sheets.orders_export import shape_orders_export
-    from integrations.sheets.sources import read_csv_strings
+    from integrations.sheets.sources import stage_csv
     from orchestration.settings import load_settings
     from orchestration.warehouse import Warehouse
 
     console = Console()
     contract = WORKSHEETS["orders"]
+    warehouse = Warehouse(load_settings().warehouse_url)
     try:
-        shaped = shape_orders_export(read_csv_strings(file), source_name=f"import:{file.name}")
-        batch = validate(contract, shaped, what="file")
-        outcome = load_worksheet(Warehouse(load_settings().warehouse_url), contract, batch)
+        with warehouse.session():
+            con = warehouse.staging()
+            stage_csv(con, file, "export_rows")
+            shape_orders_export(con, "export_rows", "orders_rows", source_name=f"import:{file.name}")
+            batch = validate(con, contract, "orders_rows", what="file")
+            outcome = load_worksheet(warehouse, contract, batch)
     except (ContractError, UnusableBatchError) as exc:
         console.print(f"[red]{file.name}: {exc}")
         raise typer.Exit(code=1) from exc

@@ -12,6 +12,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from assets.ingestion import hubspot
 from assets.ingestion.hubspot import hubspot_assets
 from assets.ingestion.sheets import sheet_assets
 from integrations.demo_world import WorldConfig, generate_world
@@ -94,6 +95,18 @@ def test_every_bad_row_is_quarantined_and_every_good_row_loaded(demo_dir: Path, 
     assert again.success
     for file, (schema, table) in TABLES.items():
         assert warehouse.row_count(schema, table) == truth[file]["rows"] - truth[file]["bad"], file
+
+
+def test_duplicates_split_across_load_batches_are_still_rejected(
+    demo_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hubspot, "BATCH_BYTES", 512 << 10)  # a few pages per batch: many copies land apart
+    url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    assert ingest(demo_dir, url).success
+    truth = json.loads((demo_dir / "ground_truth.json").read_text())["bad_rows"]["hubspot/deals.pages.jsonl"]
+    warehouse = Warehouse(url)
+    assert reason_counts(warehouse, "raw_hubspot", "deals")["duplicate key"] == truth["by_reason"]["duplicate_record"]
+    assert warehouse.row_count("raw_hubspot", "deals") == truth["rows"] - truth["bad"]
 
 
 def test_truncated_page_fails_loudly_after_loading_every_readable_page(tmp_path: Path) -> None:

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import json
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
 
 from integrations.hubspot.client import HubSpotClient
+from integrations.hubspot.paging import Page
 from tests.integrations.hubspot.fake_hubspot import FakeHubSpot, make_contact, make_deal
 
 BASE_MS = 1_714_600_000_000  # 2024-05-01T21:46:40Z
+
+
+def decoded(pages: Iterable[Page]) -> list[dict[str, Any]]:
+    """The bodies a source yielded, decoded, to compare with what the fake sent."""
+    return [json.loads(page.body) for page in pages]
 
 
 @pytest.fixture

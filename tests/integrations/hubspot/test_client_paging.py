@@ -9,6 +9,7 @@ import pytest
 
 from integrations.hubspot import HubSpotClient, HubSpotSource, default_properties
 from integrations.hubspot.errors import HubSpotApiError
+from tests.integrations.hubspot.conftest import decoded
 from tests.integrations.hubspot.fake_hubspot import FakeHubSpot
 
 
@@ -18,7 +19,7 @@ def test_list_pages_follows_after_to_the_last_page(
     client = make_client()
     properties = default_properties("contacts")
 
-    pages = list(client.list_pages("contacts", properties))
+    pages = decoded(client.list_pages("contacts", properties))
 
     assert [len(page["results"]) for page in pages] == [100, 100, 50]
     assert "paging" not in pages[-1]
@@ -46,7 +47,7 @@ def test_list_pages_returns_only_requested_properties_and_asked_associations(
 ) -> None:
     client = make_client()
 
-    pages = list(client.list_pages("deals", ["dealname", "amount"], associations=["contacts"]))
+    pages = decoded(client.list_pages("deals", ["dealname", "amount"], associations=["contacts"]))
 
     assert fake_hubspot.requests[0].args.getlist("associations") == ["contacts"]
     first = pages[0]["results"][0]
@@ -58,7 +59,7 @@ def test_list_pages_returns_only_requested_properties_and_asked_associations(
 def test_page_size_is_sent_as_limit(fake_hubspot: FakeHubSpot, make_client: Callable[..., HubSpotClient]) -> None:
     client = make_client(page_size=40)
 
-    pages = list(client.list_pages("contacts", ["email"]))
+    pages = decoded(client.list_pages("contacts", ["email"]))
 
     assert len(pages) == 7
     assert {r.args["limit"] for r in fake_hubspot.requests} == {"40"}

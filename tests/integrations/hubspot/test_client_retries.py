@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 from integrations.hubspot import HubSpotApiError, HubSpotClient
+from tests.integrations.hubspot.conftest import decoded
 from tests.integrations.hubspot.fake_hubspot import FakeHubSpot
 
 
@@ -20,7 +21,7 @@ def test_429_honours_retry_after_then_succeeds(
     fake_hubspot.fail_next(429, retry_after="1")
     client = make_client()
 
-    pages = list(client.list_pages("contacts", ["email"]))
+    pages = decoded(client.list_pages("contacts", ["email"]))
 
     assert sum(len(p["results"]) for p in pages) == 250
     assert sleeps == [1]
@@ -47,7 +48,7 @@ def test_a_storm_of_429s_then_success(
     fake_hubspot.fail_next(429, 429, 429, 429, retry_after="2")
     client = make_client(max_retries=5)
 
-    page = next(client.list_pages("contacts", ["email"]))
+    page = decoded([next(client.list_pages("contacts", ["email"]))])[0]
 
     assert len(page["results"]) == 100
     assert sleeps == [2, 2, 2, 2]
@@ -71,7 +72,7 @@ def test_5xx_is_retried_with_exponential_backoff(
     fake_hubspot.fail_next(500, 503, 502, 504)
     client = make_client(backoff_factor=0.25)
 
-    page = next(client.list_pages("contacts", ["email"]))
+    page = decoded([next(client.list_pages("contacts", ["email"]))])[0]
 
     assert len(page["results"]) == 100
     assert sleeps == [0.25, 0.5, 1.0, 2.0]
@@ -85,7 +86,7 @@ def test_search_post_is_retried_too(
     fake_hubspot.fail_next(503)
     client = make_client()
 
-    pages = list(client.search_pages("contacts", ["email"], datetime(2024, 1, 1, tzinfo=UTC)))
+    pages = decoded(client.search_pages("contacts", ["email"], datetime(2024, 1, 1, tzinfo=UTC)))
 
     assert sum(len(p["results"]) for p in pages) == 250
     assert sleeps == [1, 1.0]  # Retry-After, then second consecutive error: 2 × 0.5

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from integrations.hubspot import HubSpotClient, default_properties
-from tests.integrations.hubspot.conftest import BASE_MS
+from tests.integrations.hubspot.conftest import BASE_MS, decoded
 from tests.integrations.hubspot.fake_hubspot import FakeHubSpot, epoch_ms, make_contact
 
 
@@ -25,7 +25,7 @@ def test_search_sends_documented_body_and_returns_only_newer_records(
     properties = default_properties("contacts")
     cursor_ms = BASE_MS + 80 * 1000  # contacts 81..250 are newer
 
-    pages = list(client.search_pages("contacts", properties, _at(cursor_ms)))
+    pages = decoded(client.search_pages("contacts", properties, _at(cursor_ms)))
 
     ids = [r["id"] for page in pages for r in page["results"]]
     assert ids == [str(n) for n in range(81, 251)]
@@ -50,7 +50,7 @@ def test_deal_search_filters_on_hs_lastmodifieddate_and_adds_it_to_properties(
 ) -> None:
     client = make_client()
 
-    pages = list(client.search_pages("deals", ["dealname"], _at(BASE_MS + 110 * 1000)))
+    pages = decoded(client.search_pages("deals", ["dealname"], _at(BASE_MS + 110 * 1000)))
 
     body = json.loads(fake_hubspot.requests[0].get_data())
     assert body["filterGroups"][0]["filters"][0]["propertyName"] == "hs_lastmodifieddate"
@@ -64,7 +64,7 @@ def test_nothing_newer_is_one_call_and_one_empty_page(
 ) -> None:
     client = make_client()
 
-    pages = list(client.search_pages("contacts", ["email"], _at(BASE_MS + 10_000_000)))
+    pages = decoded(client.search_pages("contacts", ["email"], _at(BASE_MS + 10_000_000)))
 
     assert pages == [{"total": 0, "results": []}]
     assert client.calls == 1
@@ -87,7 +87,7 @@ def test_search_restarts_past_the_10000_result_window_without_losing_or_repeatin
     fake_hubspot.records["contacts"] = contacts
     client = make_client()
 
-    pages = list(client.search_pages("contacts", ["email"], _at(BASE_MS)))
+    pages = decoded(client.search_pages("contacts", ["email"], _at(BASE_MS)))
 
     ids = Counter(r["id"] for page in pages for r in page["results"])
     assert len(ids) == 10_250

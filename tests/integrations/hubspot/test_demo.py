@@ -1,4 +1,4 @@
-"""The demo source: same bodies as the files, same search semantics, clear errors on bad lines."""
+"""The demo source: same bodies as the files, same search semantics, bad lines named by file and line."""
 
 from __future__ import annotations
 
@@ -8,17 +8,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
+import pyarrow as pa
 import pytest
 
 from integrations.hubspot import (
     DemoHubSpotSource,
     HubSpotClient,
-    HubSpotPageError,
     HubSpotSource,
+    Page,
+    PageFile,
     default_properties,
-    parse_pages,
+    read_pages,
 )
-from tests.integrations.hubspot.conftest import BASE_MS
+from tests.integrations.hubspot.conftest import BASE_MS, decoded
 from tests.integrations.hubspot.fake_hubspot import FakeHubSpot, epoch_ms, make_contact, make_deal
 
 
@@ -39,6 +42,20 @@ def _pages(records: list[dict[str, Any]], size: int = 100) -> list[dict[str, Any
     return pages
 
 
+def _stage(tmp_path: Path, pages: list[Page], object_type: str, properties: list[str]) -> tuple[pa.Table, list[str]]:
+    page_file = PageFile(tmp_path / f"{object_type}-{len(list(tmp_path.iterdir()))}.jsonl")
+    for page in pages:
+        page_file.add(page)
+    page_file.close()
+    con = duckdb.connect()
+
+    def consume(rows: str) -> pa.Table:
+        return con.sql(f"select * from {rows}").to_arrow_table()
+
+    table, broken = read_pages(con, page_file, object_type, properties, "rows", consume)  # type: ignore[arg-type]
+    return table, [str(e) for e in broken]
+
+
 def test_list_pages_are_exactly_what_the_file_holds(tmp_path: Path) -> None:
     pages = _pages([make_contact(n, BASE_MS + n) for n in range(1, 251)])
     path = _write_pages(tmp_path, "contacts", pages)
@@ -46,37 +63,25 @@ def test_list_pages_are_exactly_what_the_file_holds(tmp_path: Path) -> None:
 
     served = list(source.list_pages("contacts", default_properties("contacts")))
 
-    assert served == pages
-    assert served == [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert decoded(served) == pages
+    assert [page.body for page in served] == path.read_bytes().splitlines(keepends=True)
+    assert [page.origin for page in served] == [f"{path}:{n}" for n in (1, 2, 3)]
     assert source.calls == 3
     assert isinstance(source, HubSpotSource)
 
 
-def test_truncated_line_raises_with_file_and_line_after_the_good_pages(tmp_path: Path) -> None:
+def test_a_truncated_line_is_served_as_is_and_named_by_file_and_line(tmp_path: Path) -> None:
     pages = _pages([make_contact(n, BASE_MS + n) for n in range(1, 201)])
     good = json.dumps(_pages([make_contact(300, BASE_MS)])[0])
-    path = _write_pages(tmp_path, "contacts", pages, tail=good[: len(good) // 2])
-    served: list[dict[str, Any]] = []
+    path = _write_pages(tmp_path, "contacts", pages, tail="\n" + good[: len(good) // 2])  # a blank line first
 
-    with pytest.raises(HubSpotPageError) as caught:
-        served.extend(DemoHubSpotSource(tmp_path).list_pages("contacts", ["email"]))
+    served = list(DemoHubSpotSource(tmp_path).list_pages("contacts", ["email"]))
+    table, broken = _stage(tmp_path, served, "contacts", ["email"])
 
-    assert served == pages  # everything before the bad line was delivered
-    assert caught.value.path == path
-    assert caught.value.line_number == 3
-    assert f"{path}:3" in str(caught.value)
-    assert "malformed JSON" in str(caught.value)
-
-
-@pytest.mark.parametrize(
-    ("line", "reason"),
-    [("[1, 2]", "JSON object"), ('{"paging": {}}', "'results'"), ('{"results": [1]}', "non-object")],
-)
-def test_lines_that_are_not_pages_are_rejected(tmp_path: Path, line: str, reason: str) -> None:
-    _write_pages(tmp_path, "deals", [], tail="\n" + line + "\n")  # a blank line first is tolerated
-    with pytest.raises(HubSpotPageError, match=reason) as caught:
-        list(DemoHubSpotSource(tmp_path).list_pages("deals", []))
-    assert caught.value.line_number == 2
+    assert [page.origin for page in served] == [f"{path}:{n}" for n in (1, 2, 4)]
+    assert table.num_rows == 200  # everything but the bad line was read
+    assert len(broken) == 1
+    assert broken[0].startswith(f"{path}:4: invalid HubSpot page: truncated or malformed JSON")
 
 
 def test_missing_file_says_how_to_generate_it(tmp_path: Path) -> None:
@@ -90,7 +95,7 @@ def test_search_filters_sorts_and_repages_like_the_api(tmp_path: Path) -> None:
     source = DemoHubSpotSource(tmp_path)
     cursor_ms = BASE_MS + 99_000
 
-    pages = list(source.search_pages("deals", ["dealname"], datetime.fromtimestamp(cursor_ms / 1000, tz=UTC)))
+    pages = decoded(source.search_pages("deals", ["dealname"], datetime.fromtimestamp(cursor_ms / 1000, tz=UTC)))
 
     stamps = [epoch_ms(r["properties"]["hs_lastmodifieddate"]) for p in pages for r in p["results"]]
     assert stamps == sorted(stamps)
@@ -109,10 +114,10 @@ def test_demo_and_api_pages_parse_to_the_same_table(
     """The point of raw bodies: one parsing path for both sources."""
     properties = default_properties("deals")
     api_pages = list(make_client().list_pages("deals", properties, associations=["contacts"]))
-    _write_pages(tmp_path, "deals", api_pages)
+    _write_pages(tmp_path, "deals", decoded(api_pages))
     demo_pages = list(DemoHubSpotSource(tmp_path).list_pages("deals", properties, associations=["contacts"]))
 
-    api_table = parse_pages(api_pages, "deals", properties)
-    assert parse_pages(demo_pages, "deals", properties).equals(api_table)
+    api_table, _ = _stage(tmp_path, api_pages, "deals", properties)
+    assert _stage(tmp_path, demo_pages, "deals", properties)[0].equals(api_table)
     assert api_table.num_rows == 120
     assert api_table.column("associated_contact_id").null_count == 20

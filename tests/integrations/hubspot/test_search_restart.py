@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
@@ -9,8 +10,15 @@ from typing import Any
 import pytest
 
 from integrations.hubspot.errors import HubSpotSearchLimitError
+from integrations.hubspot.paging import Page
 from integrations.hubspot.search import SearchRequest, iter_search_pages, parse_hubspot_timestamp
+from tests.integrations.hubspot.conftest import decoded
 from tests.integrations.hubspot.fake_hubspot import iso_ms
+
+
+def body(page: dict[str, Any]) -> Page:
+    return Page(json.dumps(page).encode(), "search")
+
 
 BASE_MS = 1_714_600_000_000
 
@@ -23,7 +31,7 @@ class WindowedSearch:
         self.cap = cap
         self.requests: list[SearchRequest] = []
 
-    def __call__(self, request: SearchRequest) -> dict[str, Any]:
+    def __call__(self, request: SearchRequest) -> Page:
         self.requests.append(request)
         offset = int(request.after or 0)
         assert offset + request.limit <= self.cap, "client paged past the window"
@@ -40,13 +48,13 @@ class WindowedSearch:
         }
         if offset + request.limit < len(rows):
             page["paging"] = {"next": {"after": str(offset + request.limit)}}
-        return page
+        return body(page)
 
 
 def _run(search: WindowedSearch, cap: int, limit: int = 10) -> Counter[str]:
     after = datetime.fromtimestamp(BASE_MS / 1000, tz=UTC)
     pages = iter_search_pages(search, "contacts", ["email"], after, limit=limit, result_cap=cap)
-    return Counter(r["id"] for page in pages for r in page["results"])
+    return Counter(r["id"] for page in decoded(pages) for r in page["results"])
 
 
 def test_restarts_repeatedly_and_yields_each_record_once() -> None:
@@ -75,15 +83,14 @@ def test_a_record_modified_again_after_the_restart_is_not_dropped() -> None:
     search = WindowedSearch(stamps, cap=20)
     original = search.__call__
 
-    def post(request: SearchRequest) -> dict[str, Any]:
+    def post(request: SearchRequest) -> Page:
         if request.operator == "GTE" and request.after is None:
             stamps["20"] = BASE_MS + 1000  # record 20 (yielded at the window edge) changes again
         return original(request)
 
     after = datetime.fromtimestamp(BASE_MS / 1000, tz=UTC)
-    seen = Counter(
-        r["id"] for p in iter_search_pages(post, "contacts", [], after, limit=10, result_cap=20) for r in p["results"]
-    )
+    pages = decoded(iter_search_pages(post, "contacts", [], after, limit=10, result_cap=20))
+    seen = Counter(r["id"] for p in pages for r in p["results"])
 
     assert seen["20"] == 2  # old version, then the newer one
     assert set(seen) == set(stamps)
@@ -92,11 +99,11 @@ def test_a_record_modified_again_after_the_restart_is_not_dropped() -> None:
 def test_opaque_after_cursor_is_never_treated_as_an_offset() -> None:
     calls: list[SearchRequest] = []
 
-    def post(request: SearchRequest) -> dict[str, Any]:
+    def post(request: SearchRequest) -> Page:
         calls.append(request)
         if request.after is None:
-            return {"results": [], "paging": {"next": {"after": "Y3Vyc29y"}}}
-        return {"results": []}
+            return body({"results": [], "paging": {"next": {"after": "Y3Vyc29y"}}})
+        return body({"results": []})
 
     list(iter_search_pages(post, "deals", [], datetime(2024, 1, 1, tzinfo=UTC), result_cap=1))
     assert [c.after for c in calls] == [None, "Y3Vyc29y"]

@@ -19,9 +19,9 @@ from google.auth import jwt
 from pytest_httpserver import HTTPServer
 from werkzeug import Request
 
-from integrations.contracts import validate
 from integrations.sheets import WORKSHEETS
 from integrations.sheets.sources import GoogleSheetsSource
+from tests.integrations.validation import validate_table
 
 SHEET_ID = "1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_sheet"
 TOKEN = "ya29.fake-access-token"
@@ -119,7 +119,7 @@ def test_worksheet_read_from_the_api_validates_against_its_contract(
     google: HTTPServer, source: GoogleSheetsSource
 ) -> None:
     serve_values(google, [HEADER, *ROWS, ["2026-01-03", "tiktok", "c3", "7"]])
-    batch = validate(WORKSHEETS["marketing_spend"], source.read("marketing_spend"), what="worksheet")
+    batch = validate_table(WORKSHEETS["marketing_spend"], source.read("marketing_spend"), what="worksheet")
 
     assert [str(row["spend_brl"]) for row in batch.good.to_pylist()] == ["12.50"]
     reasons = {row["source_row"]: row["reason"] for row in batch.rejected.to_pylist()}

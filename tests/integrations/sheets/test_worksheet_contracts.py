@@ -3,9 +3,10 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from integrations.contracts import ContractError, validate
+from integrations.contracts import ContractError
 from integrations.sheets import WORKSHEETS
 from integrations.sheets.sources import table_from_values
+from tests.integrations.validation import validate_table
 
 
 def spend(rows: list[list[str]], header: list[str] | None = None) -> pa.Table:
@@ -13,7 +14,7 @@ def spend(rows: list[list[str]], header: list[str] | None = None) -> pa.Table:
 
 
 def test_good_rows_are_typed() -> None:
-    batch = validate(WORKSHEETS["marketing_spend"], spend([["2026-01-01", "google_ads", "c1", "10.50"]]))
+    batch = validate_table(WORKSHEETS["marketing_spend"], spend([["2026-01-01", "google_ads", "c1", "10.50"]]))
     assert batch.rejected.num_rows == 0
     row = batch.good.to_pylist()[0]
     assert str(row["date"]) == "2026-01-01" and str(row["spend_brl"]) == "10.50"
@@ -33,7 +34,7 @@ def test_good_rows_are_typed() -> None:
 )
 def test_bad_rows_are_rejected_with_reason_and_raw_row(row: list[str], reason: str) -> None:
     good = ["2026-01-02", "meta_ads", "c2", "5"]
-    batch = validate(WORKSHEETS["marketing_spend"], spend([good, row]))
+    batch = validate_table(WORKSHEETS["marketing_spend"], spend([good, row]))
     assert batch.good.num_rows == 1
     rejected = batch.rejected.to_pylist()
     assert [r["source_row"] for r in rejected] == [2]
@@ -48,7 +49,7 @@ def test_exact_duplicates_keep_one_and_a_later_correction_wins() -> None:
         ["2026-01-01", "google_ads", "c1", "12"],  # corrected below
         ["2026-01-01", "google_ads", "c1", "-1"],  # an invalid row never supersedes
     ]
-    batch = validate(WORKSHEETS["marketing_spend"], spend(rows))
+    batch = validate_table(WORKSHEETS["marketing_spend"], spend(rows))
     assert [str(r["spend_brl"]) for r in batch.good.to_pylist()] == ["12.00"]
     reasons = {r["source_row"]: r["reason"] for r in batch.rejected.to_pylist()}
     assert reasons[1] == "duplicate key: superseded by row 3"
@@ -62,7 +63,7 @@ def test_expenses_allow_negative_only_for_financial_result() -> None:
         ["2026-01", "Juros", "resultado_financeiro", "-300"],
         ["2026-01", "Aluguel", "despesas_administrativas", "-5000"],
     ]
-    batch = validate(WORKSHEETS["expenses"], table_from_values([header, *rows], "expenses"))
+    batch = validate_table(WORKSHEETS["expenses"], table_from_values([header, *rows], "expenses"))
     assert [r["account"] for r in batch.good.to_pylist()] == ["Juros"]
     assert batch.rejected.to_pylist()[0]["reason"] == "amount_brl: negative cost"
 
@@ -70,12 +71,13 @@ def test_expenses_allow_negative_only_for_financial_result() -> None:
 def test_renamed_column_names_the_sheet_and_the_column() -> None:
     table = spend([["2026-01-01", "google_ads", "c1", "1"]], header=["date", "channel", "campaign", "valor_gasto"])
     with pytest.raises(ContractError, match=r"'marketing_spend' is missing required column\(s\) \['spend_brl'\]"):
-        validate(WORKSHEETS["marketing_spend"], table, what="worksheet")
+        validate_table(WORKSHEETS["marketing_spend"], table, what="worksheet")
 
 
 def test_optional_columns_may_be_absent() -> None:
     header = ["order_id", "customer_id", "order_date", "amount_brl"]
-    batch = validate(WORKSHEETS["orders"], table_from_values([header, ["o1", "c1", "2026-01-03", "99.9"]], "orders"))
+    table = table_from_values([header, ["o1", "c1", "2026-01-03", "99.9"]], "orders")
+    batch = validate_table(WORKSHEETS["orders"], table)
     assert batch.good.num_rows == 1 and batch.good.to_pylist()[0]["channel"] is None
 
 
@@ -86,3 +88,12 @@ def test_header_problems_are_named() -> None:
         table_from_values([["date", "date"], ["1", "2"]], "marketing_spend")
     notes = table_from_values([["date", "channel", ""], ["2026-01-01", "organic", "ligar p/ agência"]], "m")
     assert notes.column_names == ["date", "channel"]
+
+
+def test_a_row_pasted_three_times_gives_two_rejects_with_their_own_ids() -> None:
+    row = ["2026-01-01", "google_ads", "c1", "10"]
+    batch = validate_table(WORKSHEETS["marketing_spend"], spend([row, row, row]))
+    assert batch.good.num_rows == 1
+    rejected = batch.rejected.to_pylist()
+    assert [r["reason"] for r in rejected] == ["duplicate row: same as row 1"] * 2
+    assert len({r["rejected_id"] for r in rejected}) == 2
