@@ -228,14 +228,10 @@ def prepare(customers: int, months: int, base: Path) -> Path:
     world, raw = base / f"world-{customers}", base / f"raw-{customers}.duckdb"
     if raw.exists():
         return raw
-    if not (world / "manifest.json").exists():
-        script = (
-            "import sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]);"
-            "from integrations.demo_world import WorldConfig, generate_world;"
-            "generate_world(WorldConfig(customers=int(sys.argv[2]), months=int(sys.argv[3]), end_month='2026-10',"
-            " seed=42), out_dir=Path(sys.argv[4]))"
-        )
-        subprocess.run([sys.executable, "-c", script, str(ROOT), str(customers), str(months), str(world)], check=True)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_ingest import generate  # the same world the ingestion benchmark measures
+
+    generate(customers, months, world)
     script = (
         "import sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]);"
         "import dagster as dg;"
