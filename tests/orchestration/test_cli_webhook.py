@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -44,11 +45,9 @@ def test_receiver_process_lands_signed_bodies_only(tmp_path: Path) -> None:
     try:
         deadline = time.monotonic() + 30
         while True:
-            try:
+            with contextlib.suppress(httpx.TransportError):  # not listening yet
                 if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
                     break
-            except httpx.TransportError:
-                pass
             assert time.monotonic() < deadline, "receiver did not start"
             assert process.poll() is None, process.stdout.read() if process.stdout else ""
             time.sleep(0.2)
