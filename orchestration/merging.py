@@ -34,6 +34,16 @@ class MergePlan:
     primary_key: Sequence[str]
     keep_when_null: Sequence[str]
     keep_existing: bool
+    replace_all: bool = False  # the batch is the table's whole content: every stored row goes
+
+    @property
+    def delete_replaced(self) -> str:
+        """The DELETE of the stored rows the batch replaces (``__incoming``/source aliased ``i``)."""
+        return (
+            f"delete from {self.target}"
+            if self.replace_all
+            else f"delete from {self.target} t using {{source}} i where {self.on}"
+        )
 
     @property
     def target(self) -> str:
@@ -74,7 +84,7 @@ def merge_duckdb(con: Any, plan: MergePlan, column_types: list[str]) -> tuple[in
                 kept = ", ".join(f"coalesce(i.{ident(c)}, k.{ident(c)}) as {ident(c)}" for c in plan.keep_when_null)
                 matches = " and ".join(f"k.{c} = i.{c}" for c in keys)
                 source_rows = f"select i.* replace ({kept}) from {source} i left join __kept k on {matches}"
-            replaced = con.execute(f"delete from {target} t using {source} i where {on}").fetchone()[0]
+            replaced = con.execute(plan.delete_replaced.format(source=source)).fetchone()[0]
             inserted = con.execute(f"insert into {target} by name {source_rows}").fetchone()[0]
         con.execute("commit")
     except Exception:
@@ -136,7 +146,7 @@ def merge_postgres(con: Any, plan: MergePlan, rows: Any) -> tuple[int, int]:
                 if plan.keep_when_null:
                     kept = ", ".join(f"{ident(c)} = coalesce(i.{ident(c)}, t.{ident(c)})" for c in plan.keep_when_null)
                     cur.execute(f"update __incoming i set {kept} from {target} t where {on}")
-                cur.execute(f"delete from {target} t using __incoming i where {on}")
+                cur.execute(plan.delete_replaced.format(source="__incoming"))
                 replaced = cur.rowcount
                 cur.execute(f"insert into {target} ({columns}) select {columns} from __incoming")
             inserted = cur.rowcount

@@ -94,6 +94,18 @@ class DbtDocsResource(dg.ConfigurableResource):
     output_dir: str
 
 
+class ReportsResource(dg.ConfigurableResource):
+    """Where assets write the files people read: plots, markdown reports (``data/reports`` locally)."""
+
+    output_dir: str
+
+    def path(self, *parts: str) -> Path:
+        """``output_dir/parts…``, its parent directory created."""
+        target = Path(self.output_dir, *parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target
+
+
 def dbt_cli_resource() -> Any:
     from dagster_dbt import DbtCliResource
 
@@ -124,4 +136,5 @@ def build_resources(settings: Settings) -> dict[str, Any]:
         "whatsapp": whatsapp,
         "dbt": dbt_cli_resource(),
         "dbt_docs": DbtDocsResource(output_dir=str(settings.dbt_docs_dir)),
+        "reports": ReportsResource(output_dir=str(settings.reports_dir)),
     }

@@ -61,6 +61,11 @@ class Settings:
         """Where the dbt docs site is generated (``cro docs`` serves it)."""
         return self.data_dir / "dbt_docs"
 
+    @property
+    def reports_dir(self) -> Path:
+        """Where assets write the files people read (forecast plots and tables, agent reports)."""
+        return self.data_dir / "reports"
+
     def missing_credentials(self, system: str) -> list[str]:
         return [name for name in CREDENTIALS[system] if not self.credentials_present.get(name)]
 

@@ -199,6 +199,7 @@ class Warehouse:
         *,
         keep_existing: bool = False,
         unique_keys: bool = False,
+        replace_all: bool = False,
     ) -> MergeResult:
         """Upsert ``data`` on ``primary_key``: existing keys are replaced, new keys inserted.
 
@@ -209,7 +210,9 @@ class Warehouse:
         search omitting associations). ``keep_existing`` inserts only keys not stored yet and leaves
         stored rows alone (immutable events delivered more than once). A batch with a key twice is
         refused, unless ``unique_keys`` says the caller already guarantees one row per key (a
-        validated batch), which spares a pass over it.
+        validated batch), which spares a pass over it. ``replace_all`` makes the batch the table's whole
+        content (derived tables such as forecasts: a re-run with a shorter horizon leaves no stale rows),
+        still in one transaction.
         """
         if not primary_key:
             raise ValueError("merge needs a primary key")
@@ -227,7 +230,9 @@ class Warehouse:
                     raise ValueError(f"primary key columns {missing} not in data for {schema}.{table}")
                 if not unique_keys:
                     _refuse_duplicate_keys(staging, source, f"{schema}.{table}", primary_key)
-                plan = MergePlan(schema, table, source, relation.columns, primary_key, keep_when_null, keep_existing)
+                plan = MergePlan(
+                    schema, table, source, relation.columns, primary_key, keep_when_null, keep_existing, replace_all
+                )
                 if self.kind == "duckdb":
                     inserted, replaced = merge_duckdb(staging, plan, [str(t) for t in relation.types])
                 else:

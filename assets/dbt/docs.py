@@ -10,7 +10,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from assets.dbt.environment import warehouse_environment
-from assets.dbt.models import dbt_models
+from assets.dbt.models import all_dbt_assets
 from orchestration.resources import DbtDocsResource, WarehouseResource
 
 SITE_FILES = ("index.html", "manifest.json", "catalog.json")
@@ -32,7 +32,7 @@ def generate_docs(dbt: DbtCliResource, warehouse_url: str, output_dir: Path) -> 
     key=["dbt_docs"],
     group_name="docs",
     kinds={"dbt"},
-    deps=list(dbt_models.keys),
+    deps=[key for definition in all_dbt_assets for key in definition.keys],
     description="The dbt docs site: model lineage and column docs, with the warehouse's catalog. `cro docs` serves it.",
 )
 def dbt_docs(dbt: DbtCliResource, warehouse: WarehouseResource, dbt_docs: DbtDocsResource) -> dg.MaterializeResult:

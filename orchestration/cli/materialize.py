@@ -61,10 +61,11 @@ def _metadata_value(metadata: dict[str, object], *names: str) -> str:
 def _run_config(verbose: bool, full_refresh: bool, keys: list[dg.AssetKey]) -> dict[str, Any]:
     config: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "DEBUG" if verbose else "WARNING"}}}}
     if full_refresh:
-        from assets.dbt.models import dbt_models
+        from assets.dbt.models import all_dbt_assets
 
-        if any(key in dbt_models.keys for key in keys):
-            config["ops"] = {dbt_models.op.name: {"config": {"full_refresh": True}}}
+        ops = {d.op.name: {"config": {"full_refresh": True}} for d in all_dbt_assets if set(keys) & d.keys}
+        if ops:
+            config["ops"] = ops
     return config
 
 

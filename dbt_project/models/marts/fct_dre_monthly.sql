@@ -29,29 +29,5 @@ with months as (
     left join posted
         on posted.month = months.month
         and posted.line_key = chart.line_key
-), running as (
-    select
-        grid.*,
-        sum(line_amount_brl) over (
-            partition by month order by line_order rows between unbounded preceding and current row
-        ) as lines_so_far_brl
-    from grid
-), amounts as (
-    select
-        month,
-        is_complete,
-        line_order,
-        line_key,
-        line_label,
-        line_type,
-        {{ money("case when line_type = 'line' then line_amount_brl else lines_so_far_brl end") }} as amount_brl
-    from running
-)
-
-select
-    amounts.*,
-    {{ safe_divide(
-        'amount_brl',
-        "max(case when line_key = 'receita_liquida' then amount_brl end) over (partition by month)"
-    ) }} as pct_of_net_revenue
-from amounts
+),
+{{ dre_statement('grid', ['month', 'is_complete']) }}

@@ -1,4 +1,4 @@
-{{ config(meta={'dagster': {'asset_key': ['marts', 'fct_campaign_results']}}) }}
+{{ config(meta={'dagster': {'ref': {'name': 'fct_campaign_results'}}}) }}
 -- Every campaign message is counted once in fct_campaign_results, in its campaign and variant.
 with messages as (
     select

@@ -1,4 +1,4 @@
-{{ config(meta={'dagster': {'asset_key': ['marts', 'fct_cohort_retention']}}) }}
+{{ config(meta={'dagster': {'ref': {'name': 'fct_cohort_retention'}}}) }}
 -- A cohort's size equals the new customers of its month: the cohort matrix and CAC count the
 -- same people.
 with cohorts as (

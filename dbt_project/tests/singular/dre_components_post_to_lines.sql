@@ -1,4 +1,4 @@
-{{ config(meta={'dagster': {'asset_key': ['intermediate', 'int_dre_lines_monthly']}}) }}
+{{ config(meta={'dagster': {'ref': {'name': 'int_dre_lines_monthly'}}}) }}
 -- Amounts are posted to `line` rows of the chart only: an expense category of the sheet or a tax's
 -- `dre_line` that is unknown or names a subtotal would be dropped from the DRE. Failures: the
 -- components whose line is not a `line` of the chart.

@@ -1,4 +1,4 @@
-{{ config(meta={'dagster': {'asset_key': ['marts', 'fct_dre_monthly']}}) }}
+{{ config(meta={'dagster': {'ref': {'name': 'fct_dre_monthly'}}}) }}
 -- Every reporting month has every line of the chart of accounts, with its chart position, label
 -- and type. Failures: the (month, line) pairs that are missing or that disagree with the chart.
 with expected as (

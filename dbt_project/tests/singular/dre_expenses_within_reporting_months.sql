@@ -1,4 +1,4 @@
-{{ config(meta={'dagster': {'asset_key': ['intermediate', 'int_dre_lines_monthly']}}) }}
+{{ config(meta={'dagster': {'ref': {'name': 'int_dre_lines_monthly'}}}) }}
 {{ config(severity='warn') }}
 -- Expense months outside the reporting months (before the first order's month or after the
 -- newest order's month) are not in `fct_dre_monthly`. A warning: it is legitimate before the

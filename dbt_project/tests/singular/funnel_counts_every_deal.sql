@@ -1,4 +1,4 @@
-{{ config(meta={'dagster': {'asset_key': ['marts', 'fct_sales_funnel']}}) }}
+{{ config(meta={'dagster': {'ref': {'name': 'fct_sales_funnel'}}}) }}
 -- The all_deals funnel holds every pipeline deal once; the first_deal funnel one deal per contact.
 with funnel as (
     select funnel, sum(deals_in_stage) as deals

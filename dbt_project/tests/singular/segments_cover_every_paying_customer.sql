@@ -1,4 +1,4 @@
-{{ config(meta={'dagster': {'asset_key': ['marts', 'dim_segments']}}) }}
+{{ config(meta={'dagster': {'ref': {'name': 'dim_segments'}}}) }}
 -- Every customer who paid on or before the as-of date has exactly one segment.
 select customers.customer_id
 from {{ ref('int_customers') }} as customers

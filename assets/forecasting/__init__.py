@@ -1,0 +1,1 @@
+"""Pure forecasting engine (Prophet + baselines, rolling-origin backtest); no Dagster in here."""
