@@ -65,6 +65,16 @@ format: install
 ui: install
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
+# The production topology (docker-compose.yml) as native processes: PostgreSQL, code server, webserver,
+# daemon, webhook receiver, docs site. Ports and PostgreSQL: see README "Deployment".
+.PHONY: prod-up prod-down
+prod-up: install
+	$(BIN)/cro demo-data --customers $(DEMO_CUSTOMERS) --months $(DEMO_MONTHS) --seed $(DEMO_SEED)
+	$(BIN)/cro prod up
+
+prod-down:
+	$(BIN)/cro prod down
+
 doctor: install
 	$(BIN)/cro doctor
 

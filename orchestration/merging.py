@@ -111,6 +111,24 @@ def pg_type(arrow_type: pa.DataType) -> str:
     return "text"
 
 
+def _create_if_missing(cur: Any, ddl: str) -> None:
+    """Run a ``create … if not exists`` that another session may be running at the same instant.
+
+    PostgreSQL checks "if not exists" before taking the catalog's unique index, so two parallel steps
+    creating the same schema or table can fail with a unique violation although the object then exists.
+    A savepoint keeps the surrounding transaction usable when that happens.
+    """
+    from psycopg2 import errors
+
+    cur.execute("savepoint create_if_missing")
+    try:
+        cur.execute(ddl)
+    except (errors.UniqueViolation, errors.DuplicateSchema, errors.DuplicateTable):
+        cur.execute("rollback to savepoint create_if_missing")  # the other session created it: nothing to do
+    else:
+        cur.execute("release savepoint create_if_missing")
+
+
 def merge_postgres(con: Any, plan: MergePlan, rows: Any) -> tuple[int, int]:
     """(rows inserted, stored rows they replaced), COPYing ``rows`` (a DuckDB relation) into a temp table."""
     import pyarrow.csv as pacsv
@@ -121,8 +139,8 @@ def merge_postgres(con: Any, plan: MergePlan, rows: Any) -> tuple[int, int]:
     column_defs = ", ".join(f"{ident(f.name)} {pg_type(f.type)}" for f in data.schema)
     try:
         with con.cursor() as cur:
-            cur.execute(f"create schema if not exists {ident(plan.schema)}")
-            cur.execute(f"create table if not exists {target} ({column_defs})")
+            _create_if_missing(cur, f"create schema if not exists {ident(plan.schema)}")
+            _create_if_missing(cur, f"create table if not exists {target} ({column_defs})")
             cur.execute(
                 "select column_name from information_schema.columns where table_schema = %s and table_name = %s",
                 (plan.schema, plan.table),

@@ -8,13 +8,19 @@ their values never reach logs or asset metadata. This module only records whethe
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 Environment = Literal["local", "prod"]
+# How a run executes its steps (CRO_EXECUTOR). "multiprocess" leaves Dagster's default executor in place
+# (each step a subprocess of the run; the launchpad can still pick in_process); "in_process" runs every step
+# in the run's own process; "k8s" gives every step its own Kubernetes Job (dagster-k8s, deploy/k8s/).
+Executor = Literal["multiprocess", "in_process", "k8s"]
+EXECUTORS: tuple[Executor, ...] = ("multiprocess", "in_process", "k8s")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,6 +51,7 @@ class Settings:
     llm_provider: Literal["offline", "openai"]
     outbound_live: bool
     credentials_present: Mapping[str, bool] = field(default_factory=dict)
+    executor: Executor = "multiprocess"
 
     @property
     def warehouse_kind(self) -> Literal["duckdb", "postgres"]:
@@ -113,6 +120,16 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if outbound not in ("dry_run", "live"):
         raise SettingsError(f"CRO_OUTBOUND must be 'dry_run' or 'live', got {outbound!r}")
 
+    executor = (env_map.get("CRO_EXECUTOR") or "multiprocess").strip().lower()
+    if executor not in EXECUTORS:
+        raise SettingsError(f"CRO_EXECUTOR must be one of {', '.join(EXECUTORS)}; got {executor!r}")
+    if executor == "k8s" and not warehouse_url.startswith(("postgresql://", "postgres://")):
+        # every step runs in its own pod: they must all reach one warehouse, and a DuckDB file has one writer
+        raise SettingsError(
+            "CRO_EXECUTOR=k8s runs each step in its own pod, so the warehouse must be a server: "
+            "set CRO_WAREHOUSE_URL=postgresql://… (a DuckDB file cannot be shared between pods)"
+        )
+
     present = {name: bool(env_map.get(name)) for names in CREDENTIALS.values() for name in names}
     return Settings(
         env=env,  # type: ignore[arg-type]
@@ -124,6 +141,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         llm_provider=provider,  # type: ignore[arg-type]
         outbound_live=outbound == "live",
         credentials_present=present,
+        executor=executor,  # type: ignore[arg-type]
     )
 
 
@@ -133,3 +151,18 @@ def read_secret(name: str, environ: Mapping[str, str] | None = None) -> str:
     if not value:
         raise SettingsError(f"{name} is not set")
     return value
+
+
+@contextlib.contextmanager
+def patched_environ(values: Mapping[str, str]) -> Iterator[None]:
+    """Set ``values`` in this process's environment for the ``with`` block, then restore what was there."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.postgres_server import PostgresServer, find_bindir
+from tests.postgres_server import PostgresServer, require_postgres_binaries
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -30,13 +30,7 @@ def isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[P
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """One real PostgreSQL server for the session; skips (or fails in CI) without the binaries."""
-    bindir = find_bindir()
-    if bindir is None:
-        message = "PostgreSQL server binaries not found (apt-get install postgresql)"
-        if os.environ.get("CRO_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"{message}; CRO_REQUIRE_POSTGRES=1 forbids skipping", pytrace=False)
-        pytest.skip(message)
-    server = PostgresServer.start(bindir)
+    server = PostgresServer.start(require_postgres_binaries())
     try:
         yield server
     finally:

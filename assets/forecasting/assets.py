@@ -272,7 +272,7 @@ def build_forecast_asset(spec: ForecastSpec) -> dg.AssetsDefinition:
                     replace_all=True,
                 )
         images = _write_reports(reports, spec, outcomes)
-        headline = next(iter(images))
+        headline = spec.headline if spec.headline in images else next(iter(images))
         plot = base64.b64encode(images[headline]).decode("ascii")
         yield dg.MaterializeResult(
             metadata={

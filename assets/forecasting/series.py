@@ -27,6 +27,7 @@ class ForecastSpec:
     sql: str
     marts: tuple[str, ...]  # the dbt models (marts schema) the query reads: the asset's upstream
     description: str
+    headline: str  # the series whose plot the asset shows first
     zero_fill: bool = False  # a missing period means nothing happened (no orders, no new customers)
 
 
@@ -42,6 +43,7 @@ REVENUE = ForecastSpec(
         union all
         select 'mrr', month, mrr_brl from marts.fct_mrr_monthly where is_complete
     """,
+    headline="receita_bruta",
     description="Monthly receita bruta and receita líquida (DRE) and MRR, six months ahead by default. "
     "The receita_bruta forecast feeds the projected DRE (fct_dre_projected).",
 )
@@ -61,6 +63,7 @@ CUSTOMERS = ForecastSpec(
         union all
         select 'new_customers:' || channel, month, new_customers from marts.fct_cac where is_complete
     """,
+    headline="active_subscriptions",
     description="Monthly active subscriptions, churned customers and new customers, in total and per "
     "acquisition channel (series new_customers:<channel>). A month missing from a series counts as zero.",
     zero_fill=True,
@@ -77,6 +80,7 @@ DAILY_REVENUE = ForecastSpec(
         where order_date < (select max(order_date) from marts.fct_orders)
         group by order_date
     """,
+    headline="receita_bruta",
     description="Daily receita bruta (orders' list amount plus freight by São Paulo order date), with "
     "Brazilian national holidays and Black Friday as Prophet holidays. Days without orders count as zero; "
     "the newest day is left out (it is usually still in progress when the data is loaded).",

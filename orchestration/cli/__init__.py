@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from orchestration.cli import demo_data, docs, doctor, import_data, materialize, webhook
+from orchestration.cli import demo_data, docs, doctor, import_data, materialize, prod, webhook
 
 app = typer.Typer(
     name="cro",
@@ -19,3 +19,4 @@ app.command("doctor")(doctor.doctor)
 app.command("docs")(docs.docs)
 app.add_typer(import_data.app, name="import")
 app.add_typer(webhook.app, name="webhook")
+app.add_typer(prod.app, name="prod")

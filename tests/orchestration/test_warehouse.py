@@ -74,3 +74,31 @@ def test_keep_when_null_preserves_a_value_the_source_omitted(warehouse: Warehous
     warehouse.merge("raw_test", "deals", partial, ["id"], keep_when_null=["contact_id"])
     rows = warehouse.query('select id, stage, contact_id from "raw_test"."deals" order by id')
     assert rows == [("d1", "won", "c1"), ("d2", "open", "c2"), ("d3", "open", None)]
+
+
+@pytest.mark.postgres
+def test_concurrent_first_merges_into_a_new_schema_do_not_collide(postgres_dsn: str) -> None:
+    """Parallel steps (the multiprocess executor) each create the schema and table they write on first use:
+    PostgreSQL's ``create … if not exists`` is not safe against a concurrent creator; the merge must be."""
+    import threading
+
+    errors: list[BaseException] = []
+    for attempt in range(8):
+        barrier = threading.Barrier(4)
+
+        def load(worker: int, attempt: int = attempt, barrier: threading.Barrier = barrier) -> None:
+            try:
+                barrier.wait()
+                batch = pa.table({"id": [f"{worker}"], "value": [worker]})
+                Warehouse(postgres_dsn).merge(f"race_{attempt}", "events", batch, ["id"])
+            except BaseException as error:  # collected and asserted below
+                errors.append(error)
+
+        threads = [threading.Thread(target=load, args=(worker,)) for worker in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert errors == []
+    rows = Warehouse(postgres_dsn).query("select count(*) from race_7.events")
+    assert rows[0][0] == 4
