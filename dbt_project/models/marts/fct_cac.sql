@@ -1,7 +1,8 @@
 -- Customer acquisition cost per month and channel (METRICS.md "CAC, paid, by channel" and "CAC,
 -- blended"). Paid CAC = the channel's media spend / customers it acquired that month. Blended CAC
 -- (the same on every row of a month) = all sales & marketing spend / all new customers, where
--- the spend is the DRE's marketing line when expenses are loaded, else the media spend sheet.
+-- the spend is the expense accounts the `acquisition_cost_accounts` seed names (the marketing line
+-- and sales commissions) when expenses are loaded, else the media spend sheet.
 with spend as (
     select spend_month as month, channel, sum(spend_brl) as spend_brl
     from {{ ref('stg_sheets__marketing_spend') }}
@@ -11,10 +12,15 @@ with spend as (
     from {{ ref('int_customers') }}
     group by cohort_month, acquisition_channel
 ), marketing_expenses as (
-    select expense_month as month, sum(amount_brl) as amount_brl
-    from {{ ref('stg_sheets__expenses') }}
-    where dre_line = 'despesas_marketing'
-    group by expense_month
+    select expenses.expense_month as month, sum(expenses.amount_brl) as amount_brl
+    from {{ ref('stg_sheets__expenses') }} as expenses
+    where exists (
+        select 1
+        from {{ ref('acquisition_cost_accounts') }} as accounts
+        where accounts.dre_line = expenses.dre_line
+          and (accounts.account = '*' or accounts.account = expenses.account)
+    )
+    group by expenses.expense_month
 ), channels as (
     select month, channel from spend
     union
