@@ -20,15 +20,18 @@ import base64
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import pandas as pd
 from dagster import AssetExecutionContext
 
-from assets.forecasting.engine import ForecastResult, forecast_series
-from assets.forecasting.plots import plot_forecast
 from assets.forecasting.series import FORECASTS, ForecastSpec, read_series
 from orchestration.resources import ReportsResource, WarehouseResource
+
+if TYPE_CHECKING:  # pandas, NumPy and the engine load when an asset runs, not when the code location loads
+    import pandas as pd
+
+    from assets.forecasting.engine import ForecastResult
 
 GROUP = "forecasting"
 SCHEMA = "forecasts"
@@ -47,20 +50,26 @@ class ForecastConfig(dg.Config):
 @dataclass(frozen=True)
 class SeriesOutcome:
     series: str
-    history: pd.DataFrame
-    result: ForecastResult | None
+    history: "pd.DataFrame"
+    result: "ForecastResult | None"
     skipped: str | None = None
 
 
-def horizon_periods(freq: str, last: pd.Timestamp, months: int) -> int:
+def horizon_periods(freq: str, last: "pd.Timestamp", months: int) -> int:
     """Periods in ``months`` calendar months after ``last``: months itself, or the days they hold."""
     if freq == "MS":
         return months
+    import pandas as pd
+
     return int((last + pd.DateOffset(months=months) - last).days)
 
 
-def forecast_all(spec: ForecastSpec, histories: dict[str, pd.DataFrame], config: ForecastConfig) -> list[SeriesOutcome]:
+def forecast_all(
+    spec: ForecastSpec, histories: "dict[str, pd.DataFrame]", config: ForecastConfig
+) -> list[SeriesOutcome]:
     """Forecast every series; one too short to forecast at all is skipped with its reason, not fatal."""
+    from assets.forecasting.engine import forecast_series
+
     outcomes = []
     for series, history in histories.items():
         if history.empty:
@@ -78,7 +87,9 @@ def forecast_all(spec: ForecastSpec, histories: dict[str, pd.DataFrame], config:
     return outcomes
 
 
-def forecast_table(outcomes: list[SeriesOutcome]) -> pd.DataFrame:
+def forecast_table(outcomes: list[SeriesOutcome]) -> "pd.DataFrame":
+    import pandas as pd
+
     frames = [o.result.forecast.assign(series=o.series) for o in outcomes if o.result is not None]
     if not frames:
         return pd.DataFrame(columns=["series", "ds", "yhat", "yhat_lower", "yhat_upper", "model"])
@@ -87,7 +98,9 @@ def forecast_table(outcomes: list[SeriesOutcome]) -> pd.DataFrame:
     return table[["series", "ds", "yhat", "yhat_lower", "yhat_upper", "model"]]
 
 
-def backtest_table(outcomes: list[SeriesOutcome]) -> pd.DataFrame:
+def backtest_table(outcomes: list[SeriesOutcome]) -> "pd.DataFrame":
+    import pandas as pd
+
     rows = []
     for o in outcomes:
         if o.result is None:
@@ -151,6 +164,8 @@ def overview_markdown(outcomes: list[SeriesOutcome]) -> str:
 
 
 def _write_reports(reports: ReportsResource, spec: ForecastSpec, outcomes: list[SeriesOutcome]) -> dict[str, bytes]:
+    from assets.forecasting.plots import plot_forecast
+
     images: dict[str, bytes] = {}
     for o in outcomes:
         if o.result is None:
