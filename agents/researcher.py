@@ -29,20 +29,30 @@ The answer is written in the request's language (``pt`` or ``en`` offline).
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import math
 import re
-from dataclasses import dataclass, field
-from typing import Any
 
+from agents.analysis import (
+    Work,
+    add_months,
+    as_date,
+    brl,
+    complete_window,
+    date_sql,
+    lit,
+    lookback_months,
+    month_label,
+    no_data,
+    num,
+    pct,
+    period_label,
+)
 from agents.guardrails import figures_rule, language_rule
 from agents.router import fold, route
 from agents.runtime import AgentRuntime
 from agents.schemas import Figure, ResearchAnswer, RouteDecision
 from agents.sql_tool import SqlTool, UnsafeQuery
 
-DEFAULT_LOOKBACK_MONTHS = 3
 DEFAULT_HORIZON_MONTHS = 6
 MAX_COHORTS = 12
 FORECAST_SERIES = "receita_bruta"
@@ -62,143 +72,24 @@ def detect_topic(request: str) -> str:
     return "overview"
 
 
-# -- formatting -------------------------------------------------------------------------------------
-
-_MONTHS = {
-    "pt": ["jan", "fev", "mar", "abr", "mai", "jun", "jul", "ago", "set", "out", "nov", "dez"],
-    "en": ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
-}
-
-
-def _num(value: float, lang: str, decimals: int = 2) -> str:
-    text = f"{value:,.{decimals}f}"
-    return text.replace(",", "_").replace(".", ",").replace("_", ".") if lang == "pt" else text
-
-
-def brl(value: float, lang: str) -> str:
-    return f"R$ {_num(value, lang)}"
-
-
-def pct(value: float, lang: str) -> str:
-    return f"{_num(value, lang)}%"
-
-
-def month_label(month: dt.date, lang: str) -> str:
-    return (
-        f"{_MONTHS[lang][month.month - 1]}/{month.year}"
-        if lang == "pt"
-        else f"{_MONTHS[lang][month.month - 1]} {month.year}"
-    )
-
-
-def _add_months(month: dt.date, n: int) -> dt.date:
-    index = month.year * 12 + month.month - 1 + n
-    return dt.date(index // 12, index % 12 + 1, 1)
-
-
-def _date(value: Any) -> dt.date | None:
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value)[:10])
-
-
-def _lit(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _d(month: dt.date) -> str:
-    return f"DATE '{month.isoformat()}'"
-
-
-# -- the offline analyses ---------------------------------------------------------------------------
-
-
-@dataclass
-class _Work:
-    """What an analysis ran and found."""
-
-    sql: SqlTool
-    lang: str
-    figures: list[Figure] = field(default_factory=list)
-    queries: list[str] = field(default_factory=list)
-
-    def rows(self, query: str) -> list[tuple[Any, ...]]:
-        self._note(query)
-        return self.sql.run(query).rows
-
-    def value(self, query: str) -> Any:
-        rows = self.rows(query)
-        return rows[0][0] if rows else None
-
-    def figure(self, label: str, unit: str, query: str) -> Figure | None:
-        """Run a one-value query; keep the figure when it is a number."""
-        raw = self.value(query)
-        try:
-            number = float(raw) if raw is not None else math.nan
-        except (TypeError, ValueError):
-            number = math.nan
-        if not math.isfinite(number):
-            return None
-        figure = Figure(label=label, value=number, unit=unit, sql=query)
-        self.figures.append(figure)
-        return figure
-
-    def _note(self, query: str) -> None:
-        if query not in self.queries:
-            self.queries.append(query)
-
-
-def _lookback_months(decision: RouteDecision) -> int:
-    if decision.lookback_months:
-        return decision.lookback_months
-    if decision.lookback_days:
-        return max(1, math.ceil(decision.lookback_days / 30))
-    return DEFAULT_LOOKBACK_MONTHS
-
-
-def _window(work: _Work, table: str, months: int) -> tuple[dt.date, dt.date] | None:
-    last = _date(work.value(f"select max(month) from {table} where is_complete"))
-    if last is None:
-        return None
-    return _add_months(last, -(months - 1)), last
-
-
-def _period(start: dt.date, end: dt.date, lang: str) -> str:
-    if start == end:
-        return month_label(end, lang)
-    return f"{month_label(start, lang)} {'a' if lang == 'pt' else 'to'} {month_label(end, lang)}"
-
-
-def _no_data(lang: str, what: str) -> str:
-    return (
-        f"Não há dados suficientes para {what} nos marts."
-        if lang == "pt"
-        else f"The marts hold no data for {what} yet."
-    )
-
-
-def churn_by_cohort(work: _Work, decision: RouteDecision) -> str:
-    lang, months = work.lang, _lookback_months(decision)
-    window = _window(work, "marts.fct_churn_monthly", months)
+def churn_by_cohort(work: Work, decision: RouteDecision) -> str:
+    lang, months = work.lang, lookback_months(decision)
+    window = complete_window(work, "marts.fct_churn_monthly", months)
     if window is None:
-        return _no_data(lang, "churn" if lang == "en" else "o churn")
+        return no_data(lang, "churn" if lang == "en" else "o churn")
     start, end = window
-    between = f"month between {_d(start)} and {_d(end)}"
+    between = f"month between {date_sql(start)} and {date_sql(end)}"
     monthly = []
     month = start
     while month <= end:
         f = work.figure(
             f"logo churn {month:%Y-%m}",
             "%",
-            f"select 100.0 * logo_churn_rate from marts.fct_churn_monthly where month = {_d(month)}",
+            f"select 100.0 * logo_churn_rate from marts.fct_churn_monthly where month = {date_sql(month)}",
         )
         if f is not None:
             monthly.append((month, f))
-        month = _add_months(month, 1)
+        month = add_months(month, 1)
     average = work.figure(
         f"logo churn, monthly average {start:%Y-%m}..{end:%Y-%m}",
         "%",
@@ -213,9 +104,9 @@ def churn_by_cohort(work: _Work, decision: RouteDecision) -> str:
     )
     lines = []
     for (cohort_value,) in cohorts:
-        cohort = _date(cohort_value)
+        cohort = as_date(cohort_value)
         assert cohort is not None
-        where = f"from marts.fct_mrr_movements where cohort_month = {_d(cohort)} and {between}"
+        where = f"from marts.fct_mrr_movements where cohort_month = {date_sql(cohort)} and {between}"
         rate = work.figure(
             f"cohort {cohort:%Y-%m} logo churn", "%", f"select 100.0 * {churned} / nullif({at_risk}, 0) {where}"
         )
@@ -223,7 +114,7 @@ def churn_by_cohort(work: _Work, decision: RouteDecision) -> str:
         if rate is not None and count is not None:
             lines.append((cohort, rate, count))
 
-    period = _period(start, end, lang)
+    period = period_label(start, end, lang)
     by_month = ", ".join(f"{month_label(m, lang)}: {pct(f.value, lang)}" for m, f in monthly)
     if lang == "pt":
         text = [f"Churn de logos nos últimos {months} meses completos ({period})"]
@@ -254,13 +145,13 @@ def churn_by_cohort(work: _Work, decision: RouteDecision) -> str:
     return "\n".join(text)
 
 
-def cac_ltv_by_channel(work: _Work, decision: RouteDecision) -> str:
-    lang, months = work.lang, _lookback_months(decision)
-    window = _window(work, "marts.fct_cac", months)
+def cac_ltv_by_channel(work: Work, decision: RouteDecision) -> str:
+    lang, months = work.lang, lookback_months(decision)
+    window = complete_window(work, "marts.fct_cac", months)
     if window is None:
-        return _no_data(lang, "CAC")
+        return no_data(lang, "CAC")
     start, end = window
-    between = f"month between {_d(start)} and {_d(end)}"
+    between = f"month between {date_sql(start)} and {date_sql(end)}"
     spend = work.rows(
         "select channel, sum(spend_brl) as spend_brl, sum(new_customers) as new_customers "
         f"from marts.fct_cac where {between} group by channel order by channel"
@@ -283,7 +174,7 @@ def cac_ltv_by_channel(work: _Work, decision: RouteDecision) -> str:
     paid, unpaid = [], []
     for channel_value, spent, _new in spend:
         channel = str(channel_value)
-        ch = _lit(channel)
+        ch = lit(channel)
         new = work.figure(
             f"{channel} new customers",
             "customers",
@@ -310,7 +201,7 @@ def cac_ltv_by_channel(work: _Work, decision: RouteDecision) -> str:
         f"from marts.fct_cac where {between}) as m",
     )
 
-    period = _period(start, end, lang)
+    period = period_label(start, end, lang)
     pt = lang == "pt"
 
     def money(f: Figure | None) -> str:
@@ -320,7 +211,7 @@ def cac_ltv_by_channel(work: _Work, decision: RouteDecision) -> str:
         f"CAC e LTV por canal de aquisição ({period}):" if pt else f"CAC and LTV by acquisition channel ({period}):"
     ]
     for channel, new, cac, ltv, ratio in sorted(paid, key=lambda p: -(p[4].value if p[4] else 0)):
-        ratio_text = f"{_num(ratio.value, lang, 1)}x" if ratio else ("n/d" if pt else "n/a")
+        ratio_text = f"{num(ratio.value, lang, 1)}x" if ratio else ("n/d" if pt else "n/a")
         customers = int(new.value) if new else 0
         text.append(
             f"- {channel}: CAC {money(cac)}, LTV {money(ltv)}, LTV:CAC {ratio_text} "
@@ -347,7 +238,7 @@ def cac_ltv_by_channel(work: _Work, decision: RouteDecision) -> str:
     return "\n".join(text)
 
 
-def revenue_forecast(work: _Work, decision: RouteDecision) -> str:
+def revenue_forecast(work: Work, decision: RouteDecision) -> str:
     lang, pt = work.lang, work.lang == "pt"
     horizon = decision.horizon_months or DEFAULT_HORIZON_MONTHS
     tables = work.sql.tables()
@@ -357,18 +248,18 @@ def revenue_forecast(work: _Work, decision: RouteDecision) -> str:
             if pt
             else "There is no revenue forecast in the warehouse: materialize the forecasts/revenue asset first."
         )
-    series = _lit(FORECAST_SERIES)
+    series = lit(FORECAST_SERIES)
     months = [
-        _date(r[0])
+        as_date(r[0])
         for r in work.rows(f"select ds from forecasts.revenue where series = {series} order by ds limit {horizon}")
     ]
     if not months:
-        return _no_data(lang, "a previsão de receita" if pt else "the revenue forecast")
+        return no_data(lang, "a previsão de receita" if pt else "the revenue forecast")
     model = work.value(f"select max(model) from forecasts.revenue where series = {series}")
     lines = []
     for month in months:
         assert month is not None
-        where = f"from forecasts.revenue where series = {series} and ds = {_d(month)}"
+        where = f"from forecasts.revenue where series = {series} and ds = {date_sql(month)}"
         y = work.figure(f"gross revenue forecast {month:%Y-%m}", "BRL", f"select yhat {where}")
         lo = work.figure(f"gross revenue forecast {month:%Y-%m}, 80% lower bound", "BRL", f"select yhat_lower {where}")
         hi = work.figure(f"gross revenue forecast {month:%Y-%m}, 80% upper bound", "BRL", f"select yhat_upper {where}")
@@ -408,25 +299,25 @@ def revenue_forecast(work: _Work, decision: RouteDecision) -> str:
             beaten = chosen.value >= naive.value
             if pt:
                 text.append(
-                    f"Backtest: MASE {_num(chosen.value, lang, 3)} contra {_num(naive.value, lang, 3)} "
+                    f"Backtest: MASE {num(chosen.value, lang, 3)} contra {num(naive.value, lang, 3)} "
                     "do ingênuo sazonal"
                     + (" — ATENÇÃO: o ingênuo sazonal foi melhor; use esta previsão com cautela." if beaten else ".")
                 )
             else:
                 text.append(
-                    f"Backtest: MASE {_num(chosen.value, lang, 3)} against {_num(naive.value, lang, 3)} "
+                    f"Backtest: MASE {num(chosen.value, lang, 3)} against {num(naive.value, lang, 3)} "
                     "for seasonal naive"
                     + (" — WARNING: seasonal naive did better; use this forecast with care." if beaten else ".")
                 )
     return "\n".join(text)
 
 
-def overview(work: _Work, decision: RouteDecision) -> str:
+def overview(work: Work, decision: RouteDecision) -> str:
     lang, pt = work.lang, work.lang == "pt"
-    last = _date(work.value("select max(month) from marts.fct_unit_economics where is_complete"))
+    last = as_date(work.value("select max(month) from marts.fct_unit_economics where is_complete"))
     if last is None:
-        return _no_data(lang, "os indicadores" if pt else "the metrics")
-    where = f"from marts.fct_unit_economics where month = {_d(last)}"
+        return no_data(lang, "os indicadores" if pt else "the metrics")
+    where = f"from marts.fct_unit_economics where month = {date_sql(last)}"
     mrr = work.figure(f"MRR {last:%Y-%m}", "BRL", f"select mrr_brl {where}")
     active = work.figure(f"active customers {last:%Y-%m}", "customers", f"select active_customers {where}")
     churn = work.figure(f"logo churn {last:%Y-%m}", "%", f"select 100.0 * logo_churn_rate {where}")
@@ -445,7 +336,7 @@ def overview(work: _Work, decision: RouteDecision) -> str:
     if cac:
         parts.append(f"CAC blended {brl(cac.value, lang)}")
     if ratio:
-        parts.append(f"LTV:CAC {_num(ratio.value, lang, 1)}x")
+        parts.append(f"LTV:CAC {num(ratio.value, lang, 1)}x")
     head = f"Resumo de {month_label(last, lang)}: " if pt else f"Summary for {month_label(last, lang)}: "
     return head + ", ".join(parts) + "."
 
@@ -461,7 +352,7 @@ _ANALYSES = {
 def research_offline(request: str, decision: RouteDecision, sql: SqlTool) -> ResearchAnswer:
     """The vetted analysis for the question, from the marts (see the module doc)."""
     lang = "pt" if decision.language == "pt" else "en"
-    work = _Work(sql, lang)
+    work = Work(sql, lang)
     answer = _ANALYSES[detect_topic(request)](work, decision)
     return ResearchAnswer(question=request, language=lang, answer=answer, figures=work.figures, queries=work.queries)
 

@@ -10,7 +10,9 @@ Expected numbers (the tests compute them again by hand):
 * ``fct_cac`` (2026-08..10): google_ads 3,000 ÷ 30 = R$ 100; meta_ads 1,500 ÷ 25 = R$ 60; organic has no
   spend; blended 4,800 ÷ 70 = R$ 68.5714. 2026-07 and 2026-11 hold decoys.
 * ``fct_ltv`` formula LTV: google_ads 700 (LTV:CAC 7), meta_ads 300 (5), organic 900.
-* ``dim_segments``: inactive_60d 5 customers (3 contactable), loyal 2 (1), vip 1 (0).
+* ``dim_segments`` / ``dim_customers``: inactive_60d 5 customers (3 WhatsApp-contactable, 4 with an e-mail),
+  loyal 2 (1), vip 1 (0); São Paulo state holds c1, c2, c3, c6, c8.
+* ``fct_unit_economics``: 2026-10 complete (gross margin 60 %), 2026-11 in progress.
 * ``forecasts.revenue``: receita_bruta for 3 months, 1000/1100/1200 ± 100 (total 3300).
 """
 
@@ -101,17 +103,38 @@ insert into marts.fct_ltv values
 
 create table marts.fct_unit_economics (
     month date, is_complete boolean, mrr_brl double, active_customers bigint, arpa_brl double,
-    logo_churn_rate double, blended_cac_brl double, ltv_to_cac_ratio double
+    gross_margin_pct double, logo_churn_rate double, trailing_6m_logo_churn_rate double, new_customers bigint,
+    blended_cac_brl double, paid_cac_brl double, ltv_formula_brl double, ltv_to_cac_ratio double,
+    cac_payback_months double, ltv_to_paid_cac_ratio double, paid_cac_payback_months double
 );
 insert into marts.fct_unit_economics values
-    ('2026-10-01', true, 12000, 120, 100, 0.05, 68.5714, 9.5),
-    ('2026-11-01', false, 13000, 130, 100, 0.1, 70, 9);
+    ('2026-10-01', true, 12000, 120, 100, 0.6, 0.05, 0.06, 23, 68.5714, 80, 650, 9.5, 1.1428, 8.125, 1.3333),
+    ('2026-11-01', false, 13000, 130, 100, 0.6, 0.1, 0.07, 7, 70, 90, 650, 9, 1.1667, 7.2222, 1.5);
 
-create table marts.dim_segments (customer_id varchar, segment varchar, is_whatsapp_contactable boolean);
+create table marts.dim_segments (
+    customer_id varchar, segment varchar, is_whatsapp_contactable boolean, acquisition_channel varchar,
+    mrr_brl double, recency_days integer, monetary_brl double
+);
 insert into marts.dim_segments values
-    ('c1', 'inactive_60d', true), ('c2', 'inactive_60d', true), ('c3', 'inactive_60d', true),
-    ('c4', 'inactive_60d', false), ('c5', 'inactive_60d', false),
-    ('c6', 'loyal', true), ('c7', 'loyal', false), ('c8', 'vip', false);
+    ('c1', 'inactive_60d', true, 'google_ads', 0, 75, 300), ('c2', 'inactive_60d', true, 'meta_ads', 0, 90, 200),
+    ('c3', 'inactive_60d', true, 'organic', 0, 120, 100), ('c4', 'inactive_60d', false, 'google_ads', 0, 65, 400),
+    ('c5', 'inactive_60d', false, 'organic', 0, 200, 50),
+    ('c6', 'loyal', true, 'organic', 100, 10, 1200), ('c7', 'loyal', false, 'meta_ads', 100, 20, 900),
+    ('c8', 'vip', false, 'google_ads', 250, 5, 5000);
+
+create table marts.dim_customers (
+    customer_id varchar, email varchar, city varchar, state varchar, acquisition_channel varchar,
+    cohort_month date, segment varchar, whatsapp_opt_in boolean
+);
+insert into marts.dim_customers values
+    ('c1', 'c1@example.com', 'São Paulo', 'SP', 'google_ads', '2026-01-01', 'inactive_60d', true),
+    ('c2', 'c2@example.com', 'São Paulo', 'SP', 'meta_ads', '2026-01-01', 'inactive_60d', true),
+    ('c3', null, 'Campinas', 'SP', 'organic', '2026-02-01', 'inactive_60d', true),
+    ('c4', 'c4@example.com', 'Rio de Janeiro', 'RJ', 'google_ads', '2026-02-01', 'inactive_60d', false),
+    ('c5', 'c5@example.com', 'Belo Horizonte', 'MG', 'organic', '2026-03-01', 'inactive_60d', false),
+    ('c6', 'c6@example.com', 'São Paulo', 'SP', 'organic', '2026-03-01', 'loyal', true),
+    ('c7', 'c7@example.com', 'Curitiba', 'PR', 'meta_ads', '2026-08-01', 'loyal', false),
+    ('c8', 'c8@example.com', 'São Paulo', 'SP', 'google_ads', '2026-08-01', 'vip', false);
 
 create table marts.big as select i as x from range(3000) as r(i);
 
@@ -129,10 +152,16 @@ insert into forecasts.revenue_backtest values
 """
 
 
+#: More tables, one file per agent (``tests/agents/ddl/<agent>.sql``), run after DDL in name order.
+EXTRA_DDL_DIR = Path(__file__).parent / "ddl"
+
+
 def build_marts(path: Path) -> str:
     con = duckdb.connect(str(path))
     try:
         con.execute(DDL)
+        for extra in sorted(EXTRA_DDL_DIR.glob("*.sql")):
+            con.execute(extra.read_text(encoding="utf-8"))
     finally:
         con.close()
     return f"duckdb:///{path}"
