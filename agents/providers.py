@@ -302,11 +302,19 @@ class AgentSettings:
     structured_output: StructuredMethod = "json_schema"
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, *, default_provider: str = "offline") -> AgentSettings:
+    def from_env(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        default_provider: str = "offline",
+        require_credentials: bool = True,
+    ) -> AgentSettings:
         """Read the variables in this module's docstring from ``environ`` (default ``os.environ``).
 
         ``default_provider`` applies when ``CRO_LLM_PROVIDER`` is unset (the orchestration passes ``openai``
-        in production, as its own settings do).
+        in production, as its own settings do). ``require_credentials=False`` skips the check that
+        ``openai`` has a key or a local server: the orchestration reads the other values when a code
+        location loads and checks the credentials when an agent runs (:meth:`check`).
         """
         env = os.environ if environ is None else environ
         provider = env.get("CRO_LLM_PROVIDER", "").strip().lower() or default_provider
@@ -319,10 +327,8 @@ class AgentSettings:
             )
         api_key = env.get("OPENAI_API_KEY", "").strip() or None
         base_url = env.get("OPENAI_BASE_URL", "").strip() or None
-        if provider == "openai" and not api_key and not base_url:
-            raise ValueError("CRO_LLM_PROVIDER=openai needs OPENAI_API_KEY (or an OPENAI_BASE_URL of a local server)")
         timeout = _float(env, "CRO_LLM_TIMEOUT_S", 60.0)
-        return cls(
+        settings = cls(
             provider=provider,  # type: ignore[arg-type]
             model=env.get("CRO_LLM_MODEL", "").strip() or DEFAULT_MODEL,
             api_key=api_key,
@@ -332,6 +338,17 @@ class AgentSettings:
             timeout_s=timeout if timeout > 0 else 60.0,
             structured_output=method,  # type: ignore[arg-type]
         )
+        if require_credentials:
+            settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Raise ``ValueError`` when the provider cannot work as configured (saying what to set)."""
+        if self.provider == "openai" and not self.api_key and not self.base_url:
+            raise ValueError(
+                "CRO_LLM_PROVIDER=openai needs OPENAI_API_KEY (or OPENAI_BASE_URL of a local OpenAI-compatible "
+                "server such as vLLM or Ollama); or set CRO_LLM_PROVIDER=offline"
+            )
 
     def describe(self) -> dict[str, str]:
         """What is configured, for a doctor command: never the key itself."""

@@ -129,6 +129,7 @@ class RetentionPlan(AgentOutput):
     language: str = Field(default="pt", pattern=r"^[a-z]{2}$")
     items: list[RetentionItem]
     summary: str = ""
+    figures: list[Figure] = Field(default_factory=list, description="The numbers used, each with its query.")
 
 
 class ChannelAllocation(_Item):
@@ -151,6 +152,7 @@ class MediaPlan(AgentOutput):
     region: str | None = None
     allocations: list[ChannelAllocation]
     rationale: str
+    figures: list[Figure] = Field(default_factory=list, description="The numbers used, each with its query.")
 
 
 # -- campaigns --------------------------------------------------------------------------------------
@@ -175,9 +177,24 @@ class CampaignDraft(AgentOutput):
     email_subject: str | None = Field(default=None, description="Subject line (e-mail).")
     variants: list[CampaignVariant] = Field(min_length=2, max_length=2)
     schedule: dt.datetime = Field(description="Send time, America/Sao_Paulo (a naive time is read as São Paulo).")
-    budget_brl: float = Field(ge=0)
+    budget_brl: float = Field(ge=0, description="The budget the campaign may spend (the cap given), BRL.")
     success_metric: str
     status: Literal["draft", "pending_approval"] = "draft"
+    language: str = Field(
+        default="pt", pattern=r"^[a-z]{2}$", description="Language of rationale and success_metric; copy is pt-BR."
+    )
+    cost_per_message_brl: float | None = Field(default=None, ge=0, description="Assumed cost of one message, BRL.")
+    expected_cost_brl: float | None = Field(
+        default=None, ge=0, description="audience_size × cost_per_message_brl, BRL; at most budget_brl."
+    )
+    baseline_conversion_rate: float | None = Field(
+        default=None, ge=0, le=1, description="Historical converted ÷ sent the campaign is judged against (0–1)."
+    )
+    expected_conversions: float | None = Field(
+        default=None, ge=0, description="audience_size × the chosen template's historical conversion rate."
+    )
+    rationale: str = Field(default="", description="Why this audience, template and schedule, with the numbers.")
+    figures: list[Figure] = Field(default_factory=list, description="The numbers used, each with its query.")
 
     @field_validator("schedule")
     @classmethod
@@ -201,18 +218,26 @@ class CampaignDraft(AgentOutput):
 
 
 class FunnelStage(_Item):
-    stage: str
-    deals: int = Field(ge=0)
-    conversion_from_previous_rate: float | None = None
-    median_days_to_win: float | None = None
+    stage: str = Field(description="HubSpot deal stage id, e.g. 'qualifiedtobuy'.")
+    deals: int = Field(ge=0, description="Deals that reached at least this stage (`fct_sales_funnel.deals_reached`).")
+    deals_in_stage: int | None = Field(default=None, ge=0, description="Deals sitting in the stage now.")
+    conversion_from_previous_rate: float | None = Field(
+        default=None, description="deals ÷ deals of the previous stage, a 0–1 fraction; null on the first stage."
+    )
+    median_days_to_win: float | None = Field(
+        default=None, description="The funnel's median days from create to close of won deals (closedwon row only)."
+    )
 
 
 class SalesReview(AgentOutput):
     """Funnel conversion and velocity from deal stages."""
 
     language: str = Field(default="pt", pattern=r"^[a-z]{2}$")
+    funnel: str = Field(default="all_deals", description="'all_deals' or 'first_deal' (the acquisition funnel).")
     stages: list[FunnelStage]
-    win_rate: float | None = None
+    win_rate: float | None = Field(default=None, description="won ÷ (won + lost), a 0–1 fraction.")
+    median_days_to_win: float | None = Field(default=None, description="Median days from create to close, won deals.")
+    summary: str = Field(default="", description="Conversion stage by stage, win rate and velocity, in words.")
     bottleneck: str = Field(description="The stage that loses the most deals, and why it matters.")
     recommendations: list[str]
     figures: list[Figure] = Field(default_factory=list)
@@ -225,12 +250,23 @@ class ScenarioSummary(_Item):
     lucro_liquido_brl: float
 
 
+class DreLine(_Item):
+    """One line of the month's DRE (`marts.fct_dre_monthly`), signed as the DRE shows it."""
+
+    line_key: str
+    line_label: str
+    amount_brl: float
+    pct_of_net_revenue: float | None = Field(default=None, description="amount ÷ receita líquida, a fraction.")
+    previous_amount_brl: float | None = Field(default=None, description="The same line in the previous month.")
+
+
 class FinanceReport(AgentOutput):
     """DRE commentary, scenario summary and unit economics."""
 
     language: str = Field(default="pt", pattern=r"^[a-z]{2}$")
     period: str = Field(description="The month commented, 'YYYY-MM'.")
     commentary: str
+    lines: list[DreLine] = Field(default_factory=list, description="The month's DRE, in DRE order.")
     scenarios: list[ScenarioSummary] = Field(default_factory=list)
     figures: list[Figure] = Field(default_factory=list)
 
@@ -262,6 +298,7 @@ __all__ = [
     "CampaignVariant",
     "Channel",
     "ChannelAllocation",
+    "DreLine",
     "Figure",
     "FinanceReport",
     "FunnelStage",

@@ -7,6 +7,7 @@ import dagster as dg
 
 def all_assets() -> list[dg.AssetsDefinition]:
     """Every asset of the project, in one list, so Definitions and tests agree on the graph."""
+    from assets.agents.assets import agent_assets
     from assets.dbt.docs import dbt_docs
     from assets.dbt.models import all_dbt_assets
     from assets.forecasting.assets import forecast_assets
@@ -14,7 +15,7 @@ def all_assets() -> list[dg.AssetsDefinition]:
     from assets.ingestion.sheets import sheet_assets
     from assets.ingestion.whatsapp import whatsapp_events
 
-    return [*hubspot_assets, *sheet_assets, whatsapp_events, *all_dbt_assets, *forecast_assets, dbt_docs]
+    return [*hubspot_assets, *sheet_assets, whatsapp_events, *all_dbt_assets, *forecast_assets, *agent_assets, dbt_docs]
 
 
 def all_asset_checks() -> list[dg.AssetChecksDefinition]:

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import dagster as dg
 
-# The main job: everything that exists on the embedded default, source to marts.
+# The main job: everything that exists on the embedded default, source to marts and forecasts. The agents
+# plan weekly (agent_plans), not every day.
 daily_refresh = dg.define_asset_job(
     name="daily_refresh",
-    selection=dg.AssetSelection.all(),
-    description="Ingest every source, build the models and refresh everything downstream.",
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups("agents"),
+    description="Ingest every source, build the models, forecasts and docs (everything but the agents).",
+)
+
+# The agents' weekly work: plans, campaign drafts (pending approval), finance and sales reviews, the brief.
+agent_plans = dg.define_asset_job(
+    name="agent_plans",
+    selection=dg.AssetSelection.groups("agents"),
+    description="Retention and media plans, campaign drafts, finance report, sales review and the growth brief, "
+    "from the current marts. Proposals only: nothing is sent.",
 )
 
 # Only the sources: every raw table and its quality checks, nothing downstream. In one process: a step
@@ -22,4 +31,4 @@ ingest_sources = dg.define_asset_job(
 
 
 def all_jobs() -> list[dg.UnresolvedAssetJobDefinition]:
-    return [daily_refresh, ingest_sources]
+    return [daily_refresh, ingest_sources, agent_plans]

@@ -13,6 +13,7 @@ from typing import Any
 
 import dagster as dg
 
+from agents.providers import DEFAULT_MODEL, DEFAULT_PRICE_PER_1K_INPUT, DEFAULT_PRICE_PER_1K_OUTPUT, AgentSettings
 from integrations.hubspot import DemoHubSpotSource, HubSpotClient, HubSpotSource
 from integrations.sheets.sources import CsvSheetsSource, GoogleSheetsSource, SheetsSource
 from integrations.whatsapp import LandingArea
@@ -106,6 +107,59 @@ class ReportsResource(dg.ConfigurableResource):
         return target
 
 
+class LlmResource(dg.ConfigurableResource):
+    """The agents' model provider (``CRO_LLM_*``): ``offline`` (default, no model) or ``openai``.
+
+    ``api_key`` arrives as ``EnvVar("OPENAI_API_KEY")`` so its value never reaches logs or metadata.
+    ``cache_path`` is the SQLite response cache shared by every run on this machine.
+    """
+
+    provider: str = "offline"
+    model: str = DEFAULT_MODEL
+    base_url: str | None = None
+    api_key: str | None = None
+    price_per_1k_input: float = DEFAULT_PRICE_PER_1K_INPUT
+    price_per_1k_output: float = DEFAULT_PRICE_PER_1K_OUTPUT
+    timeout_s: float = 60.0
+    structured_output: str = "json_schema"
+    cache_path: str | None = None
+
+    def agent_settings(self) -> AgentSettings:
+        settings = AgentSettings(
+            provider=self.provider,  # type: ignore[arg-type]
+            model=self.model,
+            api_key=self.api_key or None,
+            base_url=self.base_url or None,
+            price_per_1k_input=self.price_per_1k_input,
+            price_per_1k_output=self.price_per_1k_output,
+            timeout_s=self.timeout_s,
+            structured_output=self.structured_output,  # type: ignore[arg-type]
+        )
+        settings.check()
+        return settings
+
+    def runtime(self) -> Any:
+        """A fresh :class:`agents.runtime.AgentRuntime` (its run records are this run's)."""
+        from agents.runtime import AgentRuntime
+
+        return AgentRuntime.from_settings(self.agent_settings(), cache_path=self.cache_path)
+
+
+def llm_resource(settings: Settings) -> LlmResource:
+    llm = settings.llm
+    return LlmResource(
+        provider=llm.provider,
+        model=llm.model,
+        base_url=llm.base_url,
+        api_key=dg.EnvVar("OPENAI_API_KEY") if settings.credentials_present.get("OPENAI_API_KEY") else None,
+        price_per_1k_input=llm.price_per_1k_input,
+        price_per_1k_output=llm.price_per_1k_output,
+        timeout_s=llm.timeout_s,
+        structured_output=llm.structured_output,
+        cache_path=str(settings.llm_cache_path),
+    )
+
+
 def dbt_cli_resource() -> Any:
     from dagster_dbt import DbtCliResource
 
@@ -137,4 +191,5 @@ def build_resources(settings: Settings) -> dict[str, Any]:
         "dbt": dbt_cli_resource(),
         "dbt_docs": DbtDocsResource(output_dir=str(settings.dbt_docs_dir)),
         "reports": ReportsResource(output_dir=str(settings.reports_dir)),
+        "llm": llm_resource(settings),
     }

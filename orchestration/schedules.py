@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.jobs import daily_refresh
+from orchestration.jobs import agent_plans, daily_refresh
 
 TIMEZONE = "America/Sao_Paulo"
 
@@ -17,6 +17,15 @@ daily_refresh_schedule = dg.ScheduleDefinition(
     default_status=dg.DefaultScheduleStatus.STOPPED,
 )
 
+agent_plans_schedule = dg.ScheduleDefinition(
+    name="agent_plans_monday_0800",
+    job=agent_plans,
+    cron_schedule="0 8 * * 1",
+    execution_timezone=TIMEZONE,
+    description="Mondays at 08:00, after the 06:00 refresh: the agents' plans, drafts and the weekly growth brief.",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+)
+
 
 def all_schedules() -> list[dg.ScheduleDefinition]:
-    return [daily_refresh_schedule]
+    return [daily_refresh_schedule, agent_plans_schedule]

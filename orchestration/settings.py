@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from agents.providers import AgentSettings
+
 Environment = Literal["local", "prod"]
 # How a run executes its steps (CRO_EXECUTOR). "multiprocess" leaves Dagster's default executor in place
 # (each step a subprocess of the run; the launchpad can still pick in_process); "in_process" runs every step
@@ -50,6 +52,8 @@ class Settings:
     warehouse_url: str
     llm_provider: Literal["offline", "openai"]
     outbound_live: bool
+    # CRO_LLM_* and OPENAI_BASE_URL; never the key (the LLM resource gets OPENAI_API_KEY as an EnvVar)
+    llm: AgentSettings = field(default_factory=AgentSettings)
     credentials_present: Mapping[str, bool] = field(default_factory=dict)
     executor: Executor = "multiprocess"
 
@@ -67,6 +71,11 @@ class Settings:
     def dbt_docs_dir(self) -> Path:
         """Where the dbt docs site is generated (``cro docs`` serves it)."""
         return self.data_dir / "dbt_docs"
+
+    @property
+    def llm_cache_path(self) -> Path:
+        """The LLM response cache (SQLite): identical agent requests are answered from it, not paid twice."""
+        return self.data_dir / "agents" / "llm_cache.sqlite"
 
     @property
     def reports_dir(self) -> Path:
@@ -115,6 +124,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     provider = env_map.get("CRO_LLM_PROVIDER", "openai" if env == "prod" else "offline").strip().lower()
     if provider not in ("offline", "openai"):
         raise SettingsError(f"CRO_LLM_PROVIDER must be 'offline' or 'openai', got {provider!r}")
+    public_env = {k: v for k, v in env_map.items() if k != "OPENAI_API_KEY"}
+    try:
+        llm = AgentSettings.from_env(public_env, default_provider=provider, require_credentials=False)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from exc
 
     outbound = env_map.get("CRO_OUTBOUND", "live" if env == "prod" else "dry_run").strip().lower()
     if outbound not in ("dry_run", "live"):
@@ -139,6 +153,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         dagster_home=dagster_home,
         warehouse_url=warehouse_url,
         llm_provider=provider,  # type: ignore[arg-type]
+        llm=llm,
         outbound_live=outbound == "live",
         credentials_present=present,
         executor=executor,  # type: ignore[arg-type]

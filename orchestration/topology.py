@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from agents.providers import ENV_VARS as LLM_ENV
 from orchestration.settings import CREDENTIALS, PROJECT_ROOT, patched_environ
 
 LOCATION_NAME = "cro"  # the code location's name in the workspace (GraphQL: repositoryLocationName)
@@ -65,6 +66,7 @@ PLATFORM_ENV = (
     "CRO_WHATSAPP_LANDING_DIR",
     "CRO_WAREHOUSE_URL",
     "CRO_LLM_PROVIDER",
+    *(name for name in LLM_ENV if name not in ("CRO_LLM_PROVIDER", "OPENAI_API_KEY")),
     "CRO_OUTBOUND",
     "CRO_EXECUTOR",
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from orchestration.cli import demo_data, docs, doctor, import_data, materialize, prod, webhook
+from orchestration.cli import ask, demo_data, docs, doctor, import_data, materialize, prod, webhook
 
 app = typer.Typer(
     name="cro",
@@ -14,6 +14,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.command("demo-data")(demo_data.demo_data)
+app.command("ask")(ask.ask)
 app.command("materialize")(materialize.materialize)
 app.command("doctor")(doctor.doctor)
 app.command("docs")(docs.docs)

@@ -51,7 +51,8 @@ def doctor() -> None:
         ok = False
         table.add_row("dagster storage", "[red]unreachable", f"{settings.dagster_home}: {exc}")
 
-    table.add_row("llm provider", "·", settings.llm_provider)
+    llm = ", ".join(f"{k} {v}" for k, v in settings.llm.describe().items() if k != "api_key")
+    table.add_row("llm provider", "·", llm)
     table.add_row("outbound", "·", "live" if settings.outbound_live else "dry run (outbox only)")
     for system in CREDENTIALS:
         missing = settings.missing_credentials(system)

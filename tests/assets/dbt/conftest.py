@@ -10,13 +10,15 @@ from typing import Any
 import dagster as dg
 import pytest
 
-from assets.dbt.models import dbt_models
+from assets.dbt.models import dbt_models, dbt_projections
+from assets.forecasting.assets import forecast_assets
 from assets.ingestion.hubspot import hubspot_assets
 from assets.ingestion.sheets import sheet_assets
 from assets.ingestion.whatsapp import whatsapp_events
 from integrations.demo_world import WorldConfig, generate_world
 from orchestration.resources import (
     HubSpotResource,
+    ReportsResource,
     SheetsResource,
     WarehouseResource,
     WhatsAppResource,
@@ -89,3 +91,30 @@ def postgres_built(clean_world: Path, postgres_server: PostgresServer) -> BuiltW
 def built(request: pytest.FixtureRequest) -> BuiltWarehouse:
     """The same assertions against the DuckDB and the PostgreSQL build."""
     return request.getfixturevalue(f"{request.param}_built")
+
+
+Forecasted = tuple[dg.ExecuteInProcessResult, Path]
+_FORECASTS: dict[str, Forecasted] = {}
+
+
+def forecasts_on(built: BuiltWarehouse, tmp_path_factory: pytest.TempPathFactory) -> Forecasted:
+    """The forecast assets and the projected DRE (dbt) on a built warehouse, once per database."""
+    if built.url not in _FORECASTS:
+        reports = tmp_path_factory.mktemp("reports")
+        result = dg.materialize(
+            [*forecast_assets, dbt_projections],
+            resources={
+                "warehouse": WarehouseResource(url=built.url),
+                "reports": ReportsResource(output_dir=str(reports)),
+                "dbt": dbt_cli_resource(),
+            },
+            raise_on_error=False,
+        )
+        _FORECASTS[built.url] = (result, reports)
+    return _FORECASTS[built.url]
+
+
+@pytest.fixture
+def projected(built: BuiltWarehouse, tmp_path_factory: pytest.TempPathFactory) -> Forecasted:
+    """Forecasts + projected DRE on the built warehouse (DuckDB and PostgreSQL)."""
+    return forecasts_on(built, tmp_path_factory)

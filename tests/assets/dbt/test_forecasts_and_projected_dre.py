@@ -13,38 +13,13 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from assets.dbt.models import dbt_projections
 from assets.forecasting.assets import COVERS_HORIZON, ForecastConfig, forecast_all, forecast_assets
 from assets.forecasting.series import REVENUE
-from orchestration.resources import ReportsResource, WarehouseResource, dbt_cli_resource
-from tests.assets.dbt.conftest import BuiltWarehouse
+from orchestration.resources import ReportsResource, WarehouseResource
+from tests.assets.dbt.conftest import BuiltWarehouse, forecasts_on
 
 LOOKBACK_MONTHS = 6  # dbt_project.yml var projection_lookback_months
 DAS_RATE = 0.06  # tax_regimes seed, simples_nacional
-_RESULTS: dict[str, tuple[dg.ExecuteInProcessResult, Path]] = {}
-
-
-def run_forecasts(url: str, reports: Path) -> dg.ExecuteInProcessResult:
-    return dg.materialize(
-        [*forecast_assets, dbt_projections],
-        resources={
-            "warehouse": WarehouseResource(url=url),
-            "reports": ReportsResource(output_dir=str(reports)),
-            "dbt": dbt_cli_resource(),
-        },
-        raise_on_error=False,
-    )
-
-
-@pytest.fixture
-def projected(
-    built: BuiltWarehouse, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[dg.ExecuteInProcessResult, Path]:
-    """Forecasts + projected DRE on the built warehouse, once per database."""
-    if built.url not in _RESULTS:
-        reports = tmp_path_factory.mktemp("reports")
-        _RESULTS[built.url] = (run_forecasts(built.url, reports), reports)
-    return _RESULTS[built.url]
 
 
 def frame(built: BuiltWarehouse, sql: str) -> pd.DataFrame:
@@ -142,8 +117,7 @@ def test_forecasts_and_projection_agree_on_duckdb_and_postgresql(
     duckdb_built: BuiltWarehouse, postgres_built: BuiltWarehouse, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     for built in (duckdb_built, postgres_built):
-        if built.url not in _RESULTS:
-            _RESULTS[built.url] = (run_forecasts(built.url, tmp_path_factory.mktemp("reports")), Path())
+        forecasts_on(built, tmp_path_factory)
     sql = "select series, ds, model, yhat, yhat_lower, yhat_upper from forecasts.revenue order by series, ds"
     duck, pg = frame(duckdb_built, sql), frame(postgres_built, sql)
     assert list(duck["model"]) == list(pg["model"])
