@@ -335,7 +335,8 @@ def check_with_tokenizer(sql: str, *, allowed_schemas: Sequence[str], row_limit:
             if (kind, low) == ("word", "lateral"):
                 expect_table = True
             elif (kind, low) == ("op", "("):
-                pass  # a subquery: its FROM is checked when reached
+                parens.append("")  # a subquery: its own FROM is checked when reached
+                in_from.append(False)
             elif kind in ("word", "quoted"):
                 parts = [name(i)]
                 while i + 2 < len(tokens) and words[i + 1] == ("op", ".") and words[i + 2][0] in ("word", "quoted"):

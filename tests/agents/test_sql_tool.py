@@ -30,6 +30,8 @@ REJECTED = {
     "raw schema in a subquery": "select (select max(email) from raw_hubspot.contacts) as e from marts.big",
     "raw schema in a CTE": "with c as (select * from raw_hubspot.contacts) select * from c",
     "raw schema in a union": "select 'x' from marts.big union all select email from raw_hubspot.contacts",
+    "raw schema in a FROM subquery": "select t.e from (select email as e from raw_hubspot.contacts) as t",
+    "raw after a FROM subquery": "select 1 from (select x from marts.big) as t, raw_hubspot.contacts",
     "raw schema in an ARRAY subquery": "select array(select email from raw_hubspot.contacts) from marts.big",
     "information_schema": "select * from information_schema.tables",
     "pg_catalog": "select * from pg_catalog.pg_tables",
@@ -68,6 +70,8 @@ ALLOWED = [
     "select (select max(x) from marts.big) as m from marts.big limit 1",
     "select series, sum(yhat) from forecasts.revenue group by series order by series;",
     "select 1 as one from marts.big where x in (select x from marts.big where x = 2)",
+    "select t.m from (select max(x) as m from marts.big) as t",
+    "select l.m / c.n from (select max(x) as m from marts.big) as l, (select count(*) as n from marts.big) as c",
 ]
 
 
