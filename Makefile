@@ -46,7 +46,7 @@ install: $(STAMP) $(DAGSTER_HOME)/dagster.yaml $(DBT_MANIFEST)
 
 demo: install
 	$(BIN)/cro demo-data --customers $(DEMO_CUSTOMERS) --months $(DEMO_MONTHS) --seed $(DEMO_SEED)
-	$(BIN)/cro materialize '*'
+	$(BIN)/cro materialize '*' --full-refresh
 	$(BIN)/cro doctor
 
 test: install

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agents.analysis import Work, add_months, as_date, brl, date_sql, lit, month_label, num, pct
-from agents.guardrails import figures_rule, language_rule
+from agents.guardrails import figures_rule, language_rule, same_number
 from agents.router import detect_language, fold, route
 from agents.runtime import AgentRuntime
 from agents.schemas import DreLine, Figure, FinanceReport, RouteDecision, ScenarioSummary
@@ -573,9 +573,7 @@ def _scenarios(
 
 
 def _close(a: float | None, b: float | None) -> bool:
-    if a is None or b is None:
-        return a is None and b is None
-    return math.isclose(a, b, rel_tol=REL_TOL, abs_tol=ABS_TOL)
+    return same_number(a, b, rel_tol=REL_TOL, abs_tol=ABS_TOL)
 
 
 def check_report(report: FinanceReport, facts: FinanceFacts) -> list[str]:

@@ -151,6 +151,13 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def same_number(a: float | None, b: float | None, *, rel_tol: float, abs_tol: float) -> bool:
+    """Equal within tolerance; two missing values are the same, one missing is not."""
+    if a is None or b is None:
+        return a is None and b is None
+    return math.isclose(a, b, rel_tol=rel_tol, abs_tol=abs_tol)
+
+
 def check_figures(
     figures: Sequence[Figure], sql: SqlTool, *, rel_tol: float = DEFAULT_REL_TOL, abs_tol: float = DEFAULT_ABS_TOL
 ) -> list[str]:
@@ -219,4 +226,5 @@ __all__ = [
     "figures_rule",
     "language_rule",
     "retention_rules",
+    "same_number",
 ]

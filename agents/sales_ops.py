@@ -35,24 +35,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agents.analysis import Work, brl, lit, no_data, num, pct
-from agents.guardrails import figures_rule, language_rule
+from agents.guardrails import figures_rule, language_rule, same_number
 from agents.router import detect_language, fold, route
 from agents.runtime import AgentRuntime
 from agents.schemas import Figure, FunnelStage, RouteDecision, SalesReview
 from agents.sql_tool import SqlTool
+from integrations.hubspot.contracts import DEAL_STAGES
 
 TABLE = "marts.fct_sales_funnel"
 FUNNELS = ("all_deals", "first_deal")
 DEFAULT_FUNNEL = "all_deals"
-#: HubSpot's default deal pipeline, in order; ``closedlost`` (order 7) is an exit, not a step.
-PIPELINE = (
-    "appointmentscheduled",
-    "qualifiedtobuy",
-    "presentationscheduled",
-    "decisionmakerboughtin",
-    "contractsent",
-    "closedwon",
-)
+#: HubSpot's default deal pipeline, in order; ``closedlost`` is an exit, not a step.
+PIPELINE = tuple(stage for stage in DEAL_STAGES if stage != "closedlost")
 MINUTES_PER_DAY = 1440.0
 MAX_RECOMMENDATIONS = 4
 TOLERANCE = 1e-3
@@ -533,9 +527,7 @@ def _bottleneck(facts: FunnelFacts, lang: str, fig: Callable[[str, str, str], Fi
 
 
 def _close(a: float | None, b: float | None) -> bool:
-    if a is None or b is None:
-        return a is None and b is None
-    return math.isclose(a, b, rel_tol=TOLERANCE, abs_tol=TOLERANCE)
+    return same_number(a, b, rel_tol=TOLERANCE, abs_tol=TOLERANCE)
 
 
 def check_funnel(review: SalesReview, facts: FunnelFacts) -> list[str]:

@@ -446,7 +446,7 @@ class SqlTool:
             "select table_schema, table_name, column_name, data_type from information_schema.columns "
             f"where table_schema in ({schemas}) order by table_schema, table_name, ordinal_position"
         )
-        _, rows = self._execute(statement)
+        _, rows = self._execute(statement, fetch=None)  # the catalog, not an answer: never capped
         out: dict[str, list[tuple[str, str]]] = {}
         for schema, table, column, data_type in rows:
             out.setdefault(f"{schema}.{table}", []).append((column, str(data_type).lower()))
@@ -507,18 +507,20 @@ class SqlTool:
         con.set_session(readonly=True)
         return con
 
-    def _execute(self, statement: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    def _execute(self, statement: str, *, fetch: int | None = -1) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Run ``statement``; keep ``fetch`` rows (default: the row cap + 1, to tell truncation; ``None``: all)."""
         shared = getattr(self._local, "con", None)
         con = shared if shared is not None else self._connect()
+        limit = self.row_limit + 1 if fetch == -1 else fetch
         try:
             if self.kind == "duckdb":
-                return self._execute_duckdb(con, statement)
-            return self._execute_postgres(con, statement)
+                return self._execute_duckdb(con, statement, limit)
+            return self._execute_postgres(con, statement, limit)
         finally:
             if shared is None:
                 con.close()
 
-    def _execute_duckdb(self, con: Any, statement: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    def _execute_duckdb(self, con: Any, statement: str, limit: int | None) -> tuple[list[str], list[tuple[Any, ...]]]:
         import duckdb
 
         timed_out = threading.Event()
@@ -531,7 +533,7 @@ class SqlTool:
         timer.start()
         try:
             cursor = con.execute(statement)
-            rows = cursor.fetchmany(self.row_limit + 1)
+            rows = cursor.fetchall() if limit is None else cursor.fetchmany(limit)
             columns = [d[0] for d in cursor.description or []]
             return columns, [tuple(r) for r in rows]
         except duckdb.Error as exc:
@@ -541,7 +543,7 @@ class SqlTool:
         finally:
             timer.cancel()
 
-    def _execute_postgres(self, con: Any, statement: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    def _execute_postgres(self, con: Any, statement: str, limit: int | None) -> tuple[list[str], list[tuple[Any, ...]]]:
         import psycopg2
         import psycopg2.errors
 
@@ -550,7 +552,7 @@ class SqlTool:
                 cur.execute("set transaction read only")
                 cur.execute(f"set local statement_timeout = {max(1, int(self.timeout_s * 1000))}")
                 cur.execute(statement)
-                rows = cur.fetchmany(self.row_limit + 1)
+                rows = cur.fetchall() if limit is None else cur.fetchmany(limit)
                 columns = [d[0] for d in cur.description or []]
                 return columns, [tuple(r) for r in rows]
         except psycopg2.errors.QueryCanceled:

@@ -124,6 +124,13 @@ def test_describe_lists_only_allowed_schemas(sql_tool: SqlTool) -> None:
     assert "raw_hubspot" not in text and "secrets" not in text
 
 
+def test_the_catalog_is_never_cut_by_the_row_cap(marts_url: str) -> None:
+    """tables()/describe() list every table even when the columns outnumber the row cap."""
+    full = SqlTool(marts_url).tables()
+    assert sum(len(cols) for cols in full.values()) > 5
+    assert SqlTool(marts_url, row_limit=5).tables() == full
+
+
 def test_tokenizer_rejects_what_it_cannot_read() -> None:
     for sql in ("select $$x$$ from marts.big", "select 'a\\' from marts.big", "select x from marts.big where x = ?"):
         with pytest.raises(UnsafeQuery):

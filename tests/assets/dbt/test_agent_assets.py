@@ -258,3 +258,16 @@ def test_llm_nonsense_is_rejected_and_nothing_is_written(
     assert scalar(duckdb_built, "select count(*) from agents.agent_runs") == before + 1
     if stored:
         assert duckdb_built.rows("select * from agents.sales_funnel_review order by stage") == stored
+
+
+def test_sales_review_stages_are_the_funnel_mart(
+    built: BuiltWarehouse, agents_run: tuple[dg.ExecuteInProcessResult, Path]
+) -> None:
+    stages = built.rows("select stage, deals from agents.sales_funnel_review order by stage_order")
+    funnel = built.rows(
+        "select deal_stage, deals_reached from marts.fct_sales_funnel "
+        "where funnel = 'all_deals' and deal_stage <> 'closedlost' order by stage_order"
+    )
+    assert stages and [(s["stage"], s["deals"]) for s in stages] == [
+        (f["deal_stage"], f["deals_reached"]) for f in funnel
+    ]
