@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pydantic import BaseModel, ConfigDict, Field
 
 from agents.analysis import brl, num
-from agents.render import figures_block
+from agents.render import figures_block, text_block
 from agents.researcher import research
 from agents.router import route_offline
 from agents.runtime import AgentRuntime
@@ -177,7 +177,7 @@ def growth_brief(
 def brief_markdown(brief: GrowthBrief) -> str:
     lang = "en" if brief.language == "en" else "pt"
     parts = [f"# {TITLES[lang]['head'].format(week=brief.week_of.isoformat())}", f"**{brief.headline}**"]
-    parts += [f"## {s.title}\n\n{s.markdown}" for s in brief.sections]
+    parts += [f"## {s.title}\n\n{text_block(s.markdown)}" for s in brief.sections]
     parts.append(f"_{brief.notice}_")
     block = figures_block(brief.figures, lang)
     if block:

@@ -72,6 +72,9 @@ _LABELS: dict[str, dict[str, str]] = {
         "parameters": "Parâmetros",
         "figures": "Números e as consultas que os produziram",
         "approval": "Aguarda aprovação humana antes de qualquer envio.",
+        "cost": "Custo estimado",
+        "baseline": "Conversão de referência",
+        "expected": "Conversões esperadas",
     },
     "en": {
         "research": "Analysis",
@@ -120,6 +123,9 @@ _LABELS: dict[str, dict[str, str]] = {
         "parameters": "Parameters",
         "figures": "Figures and the queries behind them",
         "approval": "Waits for human approval before anything is sent.",
+        "cost": "Estimated cost",
+        "baseline": "Baseline conversion",
+        "expected": "Expected conversions",
     },
 }
 
@@ -137,6 +143,16 @@ def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     lines = ["| " + " | ".join(_cell(h) for h in header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def text_block(text: str) -> str:
+    """Agent prose as markdown that keeps its lines: a blank line before every line that is not a list item."""
+    out: list[str] = []
+    for line in text.strip().splitlines():
+        if out and not line.lstrip().startswith(("- ", "* ")):
+            out.append("")
+        out.append(line)
+    return "\n".join(out)
 
 
 def _money(value: float | None, lang: str) -> str:
@@ -172,7 +188,7 @@ def _footer(output: AgentOutput, lang: str) -> list[str]:
 
 
 def _research(answer: ResearchAnswer, lang: str) -> list[str]:
-    return [f"## {_LABELS[lang]['research']}", f"> {answer.question}", answer.answer]
+    return [f"## {_LABELS[lang]['research']}", f"> {answer.question}", text_block(answer.answer)]
 
 
 def _retention(plan: RetentionPlan, lang: str) -> list[str]:
@@ -189,7 +205,7 @@ def _retention(plan: RetentionPlan, lang: str) -> list[str]:
         for item in plan.items
     ]
     header = [t["segment"], t["customers"], t["channel"], t["action"], t["reduction"], t["assumption"]]
-    return [f"## {t['retention']}", plan.summary, table(header, rows)]
+    return [f"## {t['retention']}", text_block(plan.summary), table(header, rows)]
 
 
 def _media(plan: MediaPlan, lang: str) -> list[str]:
@@ -208,7 +224,7 @@ def _media(plan: MediaPlan, lang: str) -> list[str]:
         for a in plan.allocations
     ]
     header = [t["channel"], t["budget"], "CAC", "LTV", "LTV:CAC", t["payback"], t["new_customers"]]
-    return [title, table(header, rows), plan.rationale]
+    return [title, table(header, rows), text_block(plan.rationale)]
 
 
 def _campaign(draft: CampaignDraft, lang: str) -> list[str]:
@@ -224,29 +240,47 @@ def _campaign(draft: CampaignDraft, lang: str) -> list[str]:
         (t["success"], draft.success_metric),
         (t["status"], draft.status),
     ]
-    for name in ("rationale", "expected_conversions", "baseline_conversion_rate", "estimated_cost_brl"):
-        value = getattr(draft, name, None)
-        if value is not None and value != "":
-            facts.append((name.replace("_", " "), value))
+    if draft.expected_cost_brl is not None:
+        facts.append((t["cost"], brl(draft.expected_cost_brl, lang)))
+    if draft.baseline_conversion_rate is not None:
+        facts.append((t["baseline"], _rate(draft.baseline_conversion_rate, lang)))
+    if draft.expected_conversions is not None:
+        facts.append((t["expected"], num(draft.expected_conversions, lang, 0)))
     variants = [(v.name, v.whatsapp_template or draft.whatsapp_template or "", v.copy_pt_br) for v in draft.variants]
     return [
         f"## {t['campaign']} `{draft.campaign_id}`",
         table(["", ""], facts),
         table([t["variant"], t["template"], t["copy"]], variants),
+        text_block(draft.rationale),
         f"**{t['approval']}**",
     ]
+
+
+def _days(value: float | None, lang: str) -> str:
+    """Days, or minutes/hours when under a day (deals that close the day they are created)."""
+    if value is None:
+        return "–"
+    if value < 1 / 24:
+        return f"{num(value * 1440, lang, 1)} min"
+    if value < 1:
+        return f"{num(value * 24, lang, 1)} h"
+    return num(value, lang, 1)
 
 
 def _sales(review: SalesReview, lang: str) -> list[str]:
     t = _LABELS[lang]
     rows = [
-        (s.stage, s.deals, _rate(s.conversion_from_previous_rate, lang), _number(s.median_days_to_win, lang, 2))
+        (s.stage, s.deals, _rate(s.conversion_from_previous_rate, lang), _days(s.median_days_to_win, lang))
         for s in review.stages
     ]
-    parts = [f"## {t['sales']}", table([t["stage"], t["deals"], t["conversion"], t["days"]], rows)]
+    parts = [f"## {t['sales']}", text_block(review.summary)]
+    parts.append(table([t["stage"], t["deals"], t["conversion"], t["days"]], rows))
     if review.win_rate is not None:
         parts.append(f"**{t['win_rate']}:** {_rate(review.win_rate, lang)}")
-    parts.append(f"**{t['bottleneck']}:** {review.bottleneck}")
+    bottleneck = review.bottleneck
+    if bottleneck.lower().startswith(t["bottleneck"].lower() + ":"):
+        bottleneck = bottleneck[len(t["bottleneck"]) + 1 :].strip()
+    parts.append(f"**{t['bottleneck']}:** {bottleneck}")
     if review.recommendations:
         parts.append(f"**{t['recommendations']}:**\n" + "\n".join(f"- {r}" for r in review.recommendations))
     return parts
@@ -254,7 +288,7 @@ def _sales(review: SalesReview, lang: str) -> list[str]:
 
 def _finance(report: FinanceReport, lang: str) -> list[str]:
     t = _LABELS[lang]
-    parts = [f"## {t['finance']} — {report.period}", report.commentary]
+    parts = [f"## {t['finance']} — {report.period}", text_block(report.commentary)]
     lines = getattr(report, "lines", None) or []
     if lines:
         rows = []
@@ -284,7 +318,7 @@ def _automation(request: AutomationRequest, lang: str) -> list[str]:
     if request.parameters:
         parts.append(table([t["parameters"], ""], [(p.name, p.value) for p in request.parameters]))
     if request.reason:
-        parts.append(request.reason)
+        parts.append(text_block(request.reason))
     parts.append(f"**{t['approval']}**")
     return parts
 
@@ -310,4 +344,4 @@ def to_markdown(output: AgentOutput) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-__all__ = ["figures_block", "table", "to_markdown"]
+__all__ = ["figures_block", "table", "text_block", "to_markdown"]
