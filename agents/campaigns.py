@@ -170,13 +170,17 @@ def wilson_lower_bound(successes: int, trials: int, z: float = WILSON_Z) -> floa
 
 
 def template_bases(templates: TemplateRegistry) -> list[str]:
-    """Bases whose ``_a`` and ``_b`` are both approved pt_BR marketing templates with a known body."""
+    """Bases whose ``_a`` and ``_b`` are both approved pt_BR marketing templates the platform can fill.
+
+    A body with a parameter the marts do not hold (``{{2}}``, the pet's name) cannot be sent as is, so
+    its base is never proposed.
+    """
     names = set(templates.names(category="MARKETING", language="pt_BR"))
     bases = []
     for name in sorted(names):
         if name.endswith("_a") and f"{name[:-2]}_b" in names:
             a, b = templates.get(name), templates.get(f"{name[:-2]}_b")
-            if a is not None and b is not None and a.body and b.body:
+            if a is not None and b is not None and a.fillable and b.fillable:
                 bases.append(name[:-2])
     return bases
 

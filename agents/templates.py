@@ -11,9 +11,15 @@ deployment with other approved templates builds its own :class:`TemplateRegistry
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
+
+#: A numbered body parameter of a WhatsApp template: ``{{1}}``.
+PLACEHOLDER = re.compile(r"\{\{\s*(\d+)\s*\}\}")
+#: The body parameters the platform can fill from the marts, by number.
+KNOWN_PARAMETERS = {1: "first name"}
 
 
 @dataclass(frozen=True)
@@ -22,6 +28,15 @@ class ApprovedTemplate:
     language: str = "pt_BR"
     category: Literal["MARKETING", "UTILITY", "AUTHENTICATION"] = "MARKETING"
     body: str | None = None  # the approved text, {{n}} placeholders; None when unknown
+
+    @property
+    def placeholders(self) -> set[int]:
+        return {int(n) for n in PLACEHOLDER.findall(self.body or "")}
+
+    @property
+    def fillable(self) -> bool:
+        """Whether every body parameter is one the platform knows (a campaign can send it as is)."""
+        return self.body is not None and self.placeholders <= KNOWN_PARAMETERS.keys()
 
 
 class TemplateRegistry:
@@ -57,7 +72,7 @@ _PAIRS: tuple[tuple[str, str, str], ...] = (
     (
         "saudade_pet",
         "Olá {{1}}, a ração do seu pet está acabando? Reative a assinatura +Pet com 10% de desconto.",
-        "{{1}}, o {{2}} está com saudade dos petiscos! 🐶 Volte hoje e ganhe 10% OFF + frete grátis "
+        "{{1}}, seu pet está com saudade dos petiscos! 🐶 Volte hoje e ganhe 10% OFF + frete grátis "
         "no primeiro pedido.",
     ),
     (
@@ -93,4 +108,4 @@ DEFAULT_TEMPLATES = TemplateRegistry(
     for variant, body in (("a", body_a), ("b", body_b))
 )
 
-__all__ = ["DEFAULT_TEMPLATES", "ApprovedTemplate", "TemplateRegistry"]
+__all__ = ["DEFAULT_TEMPLATES", "KNOWN_PARAMETERS", "PLACEHOLDER", "ApprovedTemplate", "TemplateRegistry"]

@@ -30,5 +30,20 @@ ingest_sources = dg.define_asset_job(
 )
 
 
-def all_jobs() -> list[dg.UnresolvedAssetJobDefinition]:
-    return [daily_refresh, ingest_sources, agent_plans]
+def all_jobs() -> list[dg.UnresolvedAssetJobDefinition | dg.JobDefinition]:
+    from orchestration.automation.alerts import alert_jobs
+    from orchestration.automation.campaign_job import send_campaign
+    from orchestration.automation.crm_job import sync_crm
+    from orchestration.automation.playbooks import playbook_jobs
+    from orchestration.automation.publish_job import publish_reports
+
+    return [
+        daily_refresh,
+        ingest_sources,
+        agent_plans,
+        send_campaign,
+        publish_reports,
+        sync_crm,
+        *playbook_jobs(),
+        *alert_jobs(),
+    ]

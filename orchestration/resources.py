@@ -160,6 +160,104 @@ def llm_resource(settings: Settings) -> LlmResource:
     )
 
 
+class OutboundResource(dg.ConfigurableResource):
+    """The outbound channels (WhatsApp, e-mail, Slack, Notion, HubSpot) and where dry-run files go.
+
+    A channel sends for real only when ``live`` (``CRO_OUTBOUND=live``) *and* its credentials are set;
+    otherwise it is a dry run: the outbox records what would be sent and ``files_dir`` gets a readable
+    copy. Secrets arrive as ``EnvVar`` and never reach logs or metadata.
+    """
+
+    live: bool = False
+    files_dir: str
+    whatsapp_access_token: str | None = None
+    whatsapp_phone_number_id: str | None = None
+    whatsapp_base_url: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = True
+    slack_token: str | None = None
+    slack_channel: str | None = None
+    slack_base_url: str | None = None
+    notion_token: str | None = None
+    notion_database_id: str | None = None
+    notion_base_url: str | None = None
+    hubspot_token: str | None = None
+    hubspot_host: str | None = None
+
+    def is_live(self, channel: str) -> bool:
+        """Whether ``channel`` would leave the machine (live mode and its credentials present)."""
+        needed = {
+            "whatsapp": (self.whatsapp_access_token, self.whatsapp_phone_number_id),
+            "email": (self.smtp_host,),
+            "slack": (self.slack_token, self.slack_channel),
+            "notion": (self.notion_token, self.notion_database_id),
+            "hubspot": (self.hubspot_token,),
+        }[channel]
+        return self.live and all(needed)
+
+    def sender(self, channel: str) -> Any:
+        """The :class:`integrations.outbound.Sender` for ``channel`` (dry run unless :meth:`is_live`)."""
+        dry_run = not self.is_live(channel)
+        if channel == "whatsapp":
+            from integrations.whatsapp.sender import WhatsAppSender
+
+            extra = {"base_url": self.whatsapp_base_url} if self.whatsapp_base_url else {}
+            return WhatsAppSender(self.whatsapp_access_token, self.whatsapp_phone_number_id, dry_run=dry_run, **extra)
+        if channel == "email":
+            from integrations.email import SmtpSender
+
+            return SmtpSender(
+                self.smtp_host,
+                self.smtp_port,
+                username=self.smtp_username,
+                password=self.smtp_password,
+                starttls=self.smtp_starttls,
+                dry_run=dry_run,
+            )
+        if channel == "slack":
+            from integrations.slack import SlackNotifier
+
+            return SlackNotifier(self.slack_token, base_url=self.slack_base_url, dry_run=dry_run)
+        if channel == "notion":
+            from integrations.notion import NotionPublisher
+
+            return NotionPublisher(
+                self.notion_token, self.notion_database_id, base_url=self.notion_base_url, dry_run=dry_run
+            )
+        raise ValueError(f"no sender for channel {channel!r}")
+
+    def hubspot_writer(self) -> Any:
+        """The HubSpot contact writer, or ``None`` when not live (sync_crm then reports what would change)."""
+        if not self.is_live("hubspot"):
+            return None
+        from integrations.hubspot.writeback import HubSpotContactWriter
+
+        return HubSpotContactWriter(self.hubspot_token, host=self.hubspot_host)  # type: ignore[arg-type]
+
+
+def outbound_resource(settings: Settings) -> OutboundResource:
+    def secret(name: str) -> Any:
+        return dg.EnvVar(name) if settings.credentials_present.get(name) else None
+
+    return OutboundResource(
+        live=settings.outbound_live,
+        files_dir=str(settings.data_dir / "outbox"),
+        whatsapp_access_token=secret("WHATSAPP_ACCESS_TOKEN"),
+        whatsapp_phone_number_id=secret("WHATSAPP_PHONE_NUMBER_ID"),
+        smtp_host=secret("SMTP_HOST"),
+        smtp_username=secret("SMTP_USERNAME"),
+        smtp_password=secret("SMTP_PASSWORD"),
+        slack_token=secret("SLACK_BOT_TOKEN"),
+        slack_channel=secret("SLACK_CHANNEL"),
+        notion_token=secret("NOTION_TOKEN"),
+        notion_database_id=secret("NOTION_DATABASE_ID"),
+        hubspot_token=secret("HUBSPOT_ACCESS_TOKEN"),
+    )
+
+
 def dbt_cli_resource() -> Any:
     from dagster_dbt import DbtCliResource
 
@@ -192,4 +290,5 @@ def build_resources(settings: Settings) -> dict[str, Any]:
         "dbt_docs": DbtDocsResource(output_dir=str(settings.dbt_docs_dir)),
         "reports": ReportsResource(output_dir=str(settings.reports_dir)),
         "llm": llm_resource(settings),
+        "outbound": outbound_resource(settings),
     }

@@ -28,4 +28,6 @@ agent_plans_schedule = dg.ScheduleDefinition(
 
 
 def all_schedules() -> list[dg.ScheduleDefinition]:
-    return [daily_refresh_schedule, agent_plans_schedule]
+    from orchestration.automation.playbooks import playbook_schedules
+
+    return [daily_refresh_schedule, agent_plans_schedule, *playbook_schedules()]

@@ -7,7 +7,8 @@ import json
 
 import dagster as dg
 
-from orchestration.resources import WhatsAppResource
+from orchestration.automation.campaign_job import send_campaign
+from orchestration.resources import WarehouseResource, WhatsAppResource
 
 WHATSAPP_EVENTS = dg.AssetSelection.assets(["whatsapp", "messages"], ["whatsapp", "statuses"])
 
@@ -36,5 +37,44 @@ def whatsapp_landing_sensor(context: dg.SensorEvaluationContext, whatsapp: Whats
     )
 
 
+def warehouse_busy(exc: Exception) -> bool:
+    """A DuckDB file another process is writing (one writer at a time): try again next tick."""
+    text = str(exc).lower()
+    return "lock" in text or "could not set lock" in text or "conflicting" in text
+
+
+@dg.sensor(
+    name="campaign_approval_sensor",
+    job=send_campaign,
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="Every 30 s: each newly approved campaign version (cro approve) → one send_campaign run "
+    "(run key send:<campaign>:<version>, so exactly once).",
+)
+def campaign_approval_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource) -> dg.SensorResult:
+    from orchestration.approvals import approved_unsent, run_key
+
+    handed_over: set[str] = set(json.loads(context.cursor)) if context.cursor else set()
+    try:
+        ready = approved_unsent(warehouse.get(), handed_over)
+    except Exception as exc:
+        if warehouse_busy(exc):
+            return dg.SensorResult(skip_reason=f"warehouse busy (a run is writing it): {exc}")
+        raise
+    if not ready:
+        return dg.SensorResult(skip_reason="no newly approved campaign versions")
+    requests = [
+        dg.RunRequest(
+            run_key=run_key(a),
+            run_config={"ops": {"deliver_campaign": {"config": {"campaign_id": a.campaign_id, "version": a.version}}}},
+            tags={"cro/campaign": a.campaign_id, "cro/version": a.version, "cro/approved_by": a.approved_by},
+        )
+        for a in ready
+    ]
+    return dg.SensorResult(run_requests=requests, cursor=json.dumps(sorted(handed_over | {run_key(a) for a in ready})))
+
+
 def all_sensors() -> list[dg.SensorDefinition]:
-    return [whatsapp_landing_sensor]
+    from orchestration.automation.alerts import alert_sensors
+
+    return [whatsapp_landing_sensor, campaign_approval_sensor, *alert_sensors()]

@@ -172,6 +172,26 @@ class Warehouse:
 
     # -- writing ---------------------------------------------------------------------------------
 
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one writing statement (the driver's placeholders, as :meth:`query`) and commit it at once.
+
+        Returns the rows it changed (0 for DDL). For row-level bookkeeping that must be durable before the
+        caller goes on, such as the outbox marking a message ``sending`` before handing it to a channel.
+        """
+        with self.connect() as con:
+            if self.kind == "duckdb":
+                row = con.execute(sql, list(params)).fetchone()  # autocommit: one statement, one transaction
+                return int(row[0]) if row and isinstance(row[0], int) else 0
+            try:
+                with con.cursor() as cur:
+                    cur.execute(sql, params)
+                    changed = max(cur.rowcount, 0)
+                con.commit()
+            except Exception:
+                con.rollback()
+                raise
+            return changed
+
     def staging(self) -> duckdb.DuckDBPyConnection:
         """The DuckDB connection where loaders prepare batches (parse, validate) that :meth:`merge` takes by name.
 

@@ -359,7 +359,7 @@ CAMPAIGN_TEMPLATES: Final[tuple[CampaignTemplate, ...]] = (
     CampaignTemplate(
         "saudade_pet",
         "Olá {{1}}, a ração do seu pet está acabando? Reative a assinatura +Pet com 10% de desconto.",
-        "{{1}}, o {{2}} está com saudade dos petiscos! 🐶 Volte hoje e ganhe 10% OFF + frete grátis "
+        "{{1}}, seu pet está com saudade dos petiscos! 🐶 Volte hoje e ganhe 10% OFF + frete grátis "
         "no primeiro pedido.",
     ),
     CampaignTemplate(

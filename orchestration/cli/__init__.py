@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from orchestration.cli import ask, demo_data, docs, doctor, import_data, materialize, prod, webhook
+from orchestration.cli import (
+    approve,
+    ask,
+    demo_data,
+    docs,
+    doctor,
+    import_data,
+    materialize,
+    playbook,
+    prod,
+    run,
+    webhook,
+)
 
 app = typer.Typer(
     name="cro",
@@ -15,6 +27,9 @@ app = typer.Typer(
 )
 app.command("demo-data")(demo_data.demo_data)
 app.command("ask")(ask.ask)
+app.command("approve")(approve.approve)
+app.command("run")(run.run)
+app.command("run-playbook")(playbook.run_playbook)
 app.command("materialize")(materialize.materialize)
 app.command("doctor")(doctor.doctor)
 app.command("docs")(docs.docs)

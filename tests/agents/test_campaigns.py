@@ -17,6 +17,7 @@ from agents.campaigns import (
     no_send_days,
     plan_campaign,
     rank_templates,
+    template_bases,
     template_history,
     wilson_lower_bound,
 )
@@ -25,7 +26,7 @@ from agents.providers import OfflineProvider
 from agents.runtime import AgentRuntime, GuardrailViolation
 from agents.schemas import SAO_PAULO, CampaignDraft, RouteDecision
 from agents.sql_tool import SqlTool
-from agents.templates import DEFAULT_TEMPLATES, TemplateRegistry
+from agents.templates import DEFAULT_TEMPLATES, ApprovedTemplate, TemplateRegistry
 from agents.untrusted import UNTRUSTED_POLICY, CustomerText
 from tests.agents.fakes import answer, fake_provider
 
@@ -332,3 +333,11 @@ def test_plan_keeps_code_decisions_apart_from_any_model(sql_tool: SqlTool) -> No
     plan = plan_campaign(sql_tool, segment="inactive_60d", budget_brl=1000, now=NOW)
     assert plan.allowed_bases == ["saudade_pet", "volta_com_brinde", "reativacao_v1"]
     assert plan.template_rule == "ranked" and not plan.capped and plan.campaign_id.endswith("20261126")
+
+
+def test_a_template_the_marts_cannot_fill_is_never_proposed() -> None:
+    """A body parameter beyond the first name ({{2}}: the pet's name) cannot be sent as is."""
+    pet = ApprovedTemplate("pet_name_b", body="{{1}}, o {{2}} está com saudade!")
+    registry = TemplateRegistry([*DEFAULT_TEMPLATES, ApprovedTemplate("pet_name_a", body="Oi {{1}}!"), pet])
+    assert not pet.fillable and "pet_name" not in template_bases(registry)
+    assert set(template_bases(registry)) == set(template_bases(DEFAULT_TEMPLATES))
