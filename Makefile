@@ -47,6 +47,10 @@ install: $(STAMP) $(DAGSTER_HOME)/dagster.yaml $(DBT_MANIFEST)
 demo: install
 	$(BIN)/cro demo-data --customers $(DEMO_CUSTOMERS) --months $(DEMO_MONTHS) --seed $(DEMO_SEED)
 	$(BIN)/cro materialize '*' --full-refresh
+	# dry run (no credentials): the outbox and data/outbox/ show what would be published and sent
+	$(BIN)/cro run publish_reports
+	$(BIN)/cro run sync_crm
+	$(BIN)/cro approve $$($(BIN)/cro approve --list --ids | head -n 1) --by "make demo" --send-now
 	$(BIN)/cro doctor
 
 test: install

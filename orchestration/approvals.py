@@ -49,27 +49,32 @@ def _placeholder(store: Warehouse) -> str:
     return "%s" if store.kind == "postgres" else "?"
 
 
-def drafts(store: Warehouse, campaign_id: str) -> list[dict[str, Any]]:
-    """The stored versions of a campaign, newest proposal first."""
+_DRAFT_COLUMNS = (
+    "campaign_id",
+    "version",
+    "segment",
+    "channel",
+    "audience_size",
+    "schedule_at",
+    "budget_brl",
+    "proposed_at",
+)
+
+
+def _draft_rows(store: Warehouse, where: str = "", params: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     if not store.table_exists(SCHEMA, DRAFTS):
         return []
-    p = _placeholder(store)
     rows = store.query(
-        f"select campaign_id, version, segment, channel, audience_size, schedule_at, budget_brl, proposed_at "
-        f"from {SCHEMA}.{DRAFTS} where campaign_id = {p} order by proposed_at desc, version",
-        (campaign_id,),
+        f"select {', '.join(_DRAFT_COLUMNS)} from {SCHEMA}.{DRAFTS} {where} "
+        "order by campaign_id, proposed_at desc, version",
+        params,
     )
-    names = [
-        "campaign_id",
-        "version",
-        "segment",
-        "channel",
-        "audience_size",
-        "schedule_at",
-        "budget_brl",
-        "proposed_at",
-    ]
-    return [dict(zip(names, row, strict=True)) for row in rows]
+    return [dict(zip(_DRAFT_COLUMNS, row, strict=True)) for row in rows]
+
+
+def drafts(store: Warehouse, campaign_id: str) -> list[dict[str, Any]]:
+    """The stored versions of a campaign, newest proposal first."""
+    return _draft_rows(store, f"where campaign_id = {_placeholder(store)}", (campaign_id,))
 
 
 def approvals(store: Warehouse, campaign_id: str | None = None) -> list[Approval]:
@@ -132,26 +137,9 @@ def approve(
 
 def pending(store: Warehouse) -> list[dict[str, Any]]:
     """Drafts whose newest version has no approval yet (what `cro approve --list` shows)."""
-    if not store.table_exists(SCHEMA, DRAFTS):
-        return []
     approved = {(a.campaign_id, a.version) for a in approvals(store)}
-    rows = store.query(
-        f"select campaign_id, version, segment, channel, audience_size, schedule_at, budget_brl, proposed_at "
-        f"from {SCHEMA}.{DRAFTS} order by campaign_id, proposed_at desc"
-    )
-    names = [
-        "campaign_id",
-        "version",
-        "segment",
-        "channel",
-        "audience_size",
-        "schedule_at",
-        "budget_brl",
-        "proposed_at",
-    ]
     newest: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        record = dict(zip(names, row, strict=True))
+    for record in _draft_rows(store):
         newest.setdefault(str(record["campaign_id"]), record)
     return [r for r in newest.values() if (str(r["campaign_id"]), str(r["version"])) not in approved]
 

@@ -182,3 +182,52 @@ def test_sync_crm_dry_run_reports_every_contact_then_only_changes(drafted: Built
     assert metadata["contacts_changed"].value == contacts  # nothing synced before: every contact would change
     assert set(metadata["changes_by_property"].value) == {"cro_segment", "cro_lifetime_revenue_brl", "cro_churn_risk"}
     assert list((tmp_path / "hubspot").glob("*.md"))
+
+
+def test_an_approved_email_campaign_goes_through_a_real_smtp_server_once(
+    drafted: BuiltWarehouse, tmp_path: Path
+) -> None:
+    """CampaignBuilder's e-mail draft, approved, delivered to a local aiosmtpd server; a re-run sends nothing."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    from agents.campaigns import build_campaign
+    from agents.providers import OfflineProvider
+    from agents.runtime import AgentRuntime
+    from agents.sql_tool import SqlTool
+    from assets.agents.tables import campaign_version, campaigns_table
+
+    class Inbox:
+        def __init__(self) -> None:
+            self.rcpt: list[str] = []
+
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            self.rcpt.extend(envelope.rcpt_tos)
+            return "250 2.0.0 Ok: queued"
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        draft = build_campaign(
+            AgentRuntime(OfflineProvider()), SqlTool(drafted.url), segment="vip", budget_brl=50, channel="email"
+        )
+        store = drafted.warehouse
+        table = campaigns_table([draft], run_id="test", now=dt.datetime.now(dt.UTC))
+        store.merge("agents", "campaign_drafts", table, ["campaign_id", "version"], keep_existing=True)
+        approve(store, draft.campaign_id, approved_by="Carla", version=campaign_version(draft))
+        outbound = OutboundResource(
+            live=True, files_dir=str(tmp_path), smtp_host="127.0.0.1", smtp_port=port, smtp_starttls=False
+        )
+        first = run_send(drafted, outbound, draft.campaign_id)
+        assert first.success
+        assert len(inbox.rcpt) == len(set(inbox.rcpt)) == draft.audience_size > 0
+        assert all("@" in address for address in inbox.rcpt)
+        assert run_send(drafted, outbound, draft.campaign_id).success
+        assert len(inbox.rcpt) == draft.audience_size
+    finally:
+        controller.stop()
