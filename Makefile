@@ -50,7 +50,7 @@ demo: install
 	# dry run (no credentials): the outbox and data/outbox/ show what would be published and sent
 	$(BIN)/cro run publish_reports
 	$(BIN)/cro run sync_crm
-	$(BIN)/cro approve $$($(BIN)/cro approve --list --ids | head -n 1) --by "make demo" --send-now
+	$(BIN)/cro approve $$($(BIN)/cro approve --list --ids | grep inactive_60d | head -n 1) --by "make demo" --send-now
 	$(BIN)/cro doctor
 
 test: install

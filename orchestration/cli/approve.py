@@ -87,8 +87,6 @@ def approve(
         for k in ("audience", "sent", "dry_run", "suppressed", "failed_permanent", "failed_retryable", "unknown")
         if k in launched.metadata
     )
-    console.print(f"run {launched.run_id} ({launched.url}): {summary}")
+    console.print(summary)
     if not launched.success:
-        for error in launched.errors:
-            console.print(f"[red]{error}")
         raise typer.Exit(code=1)

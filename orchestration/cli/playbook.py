@@ -37,6 +37,7 @@ class Launch:
     run_id: str
     success: bool
     errors: list[str] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)  # the steps' output metadata, plain values
 
     @property
     def url(self) -> str:
@@ -225,7 +226,11 @@ def execute_job(
     if not result.success and not errors:
         failure = result.get_run_failure_event()
         errors = [failure.message or "the run failed"] if failure is not None else ["the run failed"]
-    launch = Launch(job_name, run_id, result.success, errors)
+    metadata: dict[str, Any] = {}
+    for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.STEP_OUTPUT and event.step_output_data:
+            metadata |= {k: getattr(v, "value", v) for k, v in event.step_output_data.metadata.items()}
+    launch = Launch(job_name, run_id, result.success, errors, metadata)
     if launch.success:
         console.print(f"[green]{job_name} succeeded[/] — run {run_id}: {launch.url}")
     else:

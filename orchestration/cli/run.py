@@ -18,7 +18,7 @@ def run(
     """Run a job now, print its run id, where to follow it and the outcome."""
     from rich.console import Console
 
-    from orchestration.cli.launch import launch_job
+    from orchestration.cli.playbook import execute_job
     from orchestration.definitions import defs
 
     console = Console()
@@ -31,13 +31,9 @@ def run(
     except json.JSONDecodeError as exc:
         console.print(f"[red]--config is not JSON: {exc}")
         raise typer.Exit(code=2) from exc
-    with console.status(f"running {job} …"):
-        launched = launch_job(job, run_config)
-    console.print(f"run {launched.run_id} — follow it at {launched.url} (make ui)")
+    launched = execute_job(job, run_config or {}, console=console)
     for name, value in launched.metadata.items():
         if not isinstance(value, (dict, list)):
             console.print(f"  {name}: {value}")
     if not launched.success:
-        for error in launched.errors:
-            console.print(f"[red]{error}")
         raise typer.Exit(code=1)
