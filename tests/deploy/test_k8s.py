@@ -51,7 +51,15 @@ INGEST_PEAK_BYTES = 2.3e9
 
 POSTGRES_ENV = {"DAGSTER_PG_HOST", "DAGSTER_PG_PORT", "DAGSTER_PG_USERNAME", "DAGSTER_PG_DB"}
 CHART_PROVIDED_ENV = {"DAGSTER_HOME", "DAGSTER_PG_PASSWORD"}  # the chart sets these on every Dagster pod
-DEFAULTED_ENV = {"CRO_DEMO_DIR"}  # production reads no demo world
+# production reads no demo world; the LLM tuning knobs have defaults (agents/providers.py), set them when needed
+DEFAULTED_ENV = {
+    "CRO_DEMO_DIR",
+    "OPENAI_BASE_URL",
+    "CRO_LLM_PRICE_PER_1K_INPUT",
+    "CRO_LLM_PRICE_PER_1K_OUTPUT",
+    "CRO_LLM_TIMEOUT_S",
+    "CRO_LLM_STRUCTURED_OUTPUT",
+}
 
 
 # --- loading -----------------------------------------------------------------------------------------------

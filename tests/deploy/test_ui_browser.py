@@ -81,12 +81,14 @@ def test_asset_catalog_lists_every_group_and_our_assets(page: Any, native_deploy
     from playwright.sync_api import expect
 
     open_dagster(page, f"{native_deployment.webserver_url}/asset-groups")
-    for group in ("ingestion", "staging", "intermediate", "marts", "reference", "forecasting", "docs"):
+    for group in ("ingestion", "staging", "intermediate", "marts", "reference", "forecasting", "agents", "docs"):
         expect(page.get_by_text(group, exact=True).first).to_be_visible()
     shoot(page, screenshots / "dagster-asset-groups.png")
+    page.set_viewport_size({"width": 1440, "height": 4000})  # the catalog renders only the rows in view
     open_dagster(page, f"{native_deployment.webserver_url}/assets")
     # the catalog renders a row (with a selection checkbox) per asset key
     for key in (
+        "agents/growth_brief",
         "forecasts/revenue",
         "hubspot/contacts",
         "hubspot/deals",
@@ -95,6 +97,7 @@ def test_asset_catalog_lists_every_group_and_our_assets(page: Any, native_deploy
     ):
         expect(page.get_by_test_id(f"checkbox-{key}")).to_be_attached()
     expect(page.get_by_text("hubspot / contacts").first).to_be_visible()
+    page.set_viewport_size({"width": 1440, "height": 1000})
     shoot(page, screenshots / "dagster-asset-catalog.png")
 
 
