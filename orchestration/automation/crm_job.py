@@ -76,32 +76,47 @@ def record_synced(store: Any, written: dict[str, dict[str, str]], run_id: str) -
 
 
 class HubSpotContactSender:
-    """The outbox's view of the HubSpot writer: one contact's changed properties per message."""
+    """The outbox's view of the HubSpot writer: one contact's changed properties per message, written in batches
+    of :attr:`batch_size` (HubSpot's batch update takes 100 contacts a request)."""
 
     channel = "hubspot"
+    batch_size = 100
 
     def __init__(self, writer: Any | None) -> None:
         self.writer = writer
         self.dry_run = writer is None
 
+    @staticmethod
+    def _rendered(message: OutboundMessage) -> str:
+        return f"contact {message.recipient}: " + json.dumps(message.payload["properties"], ensure_ascii=False)
+
     def send(self, message: OutboundMessage) -> SendResult:
-        rendered = f"contact {message.recipient}: " + json.dumps(message.payload["properties"], ensure_ascii=False)
+        return self.send_batch([message])[0]
+
+    def send_batch(self, messages: list[OutboundMessage]) -> list[SendResult]:
         if self.writer is None:
-            return SendResult(status="dry_run", rendered=rendered)
+            return [SendResult(status="dry_run", attempts=0, rendered=self._rendered(m)) for m in messages]
         from integrations.hubspot.writeback import ContactChange, HubSpotWriteError
 
-        change = ContactChange(
-            contact_id=message.recipient,
-            properties=message.payload["properties"],
-            previous=message.payload.get("previous", {}),
-        )
+        changes = [
+            ContactChange(
+                contact_id=m.recipient, properties=m.payload["properties"], previous=m.payload.get("previous", {})
+            )
+            for m in messages
+        ]
         try:
-            report = self.writer.update([change])
+            report = self.writer.update(changes)
         except HubSpotWriteError as exc:  # the whole call failed (token, retries used up): try again later
-            return SendResult(status="failed_retryable", error=str(exc), attempts=1 + exc.report.retries)
-        if report.failed:
-            return SendResult(status="failed_permanent", error=report.failed[0][1], attempts=1 + report.retries)
-        return SendResult(status="sent", provider_id=message.recipient, attempts=1 + report.retries, rendered=rendered)
+            attempts = 1 + exc.report.retries
+            return [SendResult(status="failed_retryable", error=str(exc), attempts=attempts) for _ in messages]
+        failed = dict(report.failed)
+        attempts = 1 + report.retries
+        return [
+            SendResult(status="failed_permanent", error=failed[m.recipient], attempts=attempts)
+            if m.recipient in failed
+            else SendResult(status="sent", provider_id=m.recipient, attempts=attempts, rendered=self._rendered(m))
+            for m in messages
+        ]
 
 
 @dg.op(

@@ -265,6 +265,10 @@ class Outbox:
     ) -> None:
         pending_results: list[dict[str, Any]] = []
         oldest = 0.0
+        # A sender with ``send_batch`` and ``batch_size`` > 1 (HubSpot's batch update) gets up to that many claimed
+        # rows at once; any other sender gets each row right after its claim, so a crash leaves one row in flight.
+        size = max(1, int(getattr(sender, "batch_size", 1))) if hasattr(sender, "send_batch") else 1
+        claimed: list[tuple[dict[str, Any], OutboundMessage]] = []
 
         def flush() -> None:
             files.flush()  # the readable dry-run files first: a row written dry_run has its section on disk
@@ -272,6 +276,47 @@ class Outbox:
                 table = pa.Table.from_pylist(pending_results, schema=ROW_SCHEMA)
                 self.warehouse.merge(OUTBOX_SCHEMA, MESSAGES_TABLE, table, ["idempotency_key"], unique_keys=True)
                 pending_results.clear()
+
+        def send_claimed() -> None:
+            nonlocal oldest
+            if not claimed:
+                return
+            messages = [message for _, message in claimed]
+            try:
+                results = sender.send_batch(messages) if size > 1 else [sender.send(messages[0])]  # type: ignore[attr-defined]
+                if len(results) != len(messages):
+                    raise ValueError(f"{type(sender).__name__} returned {len(results)} results for {len(messages)}")
+                for result in results:
+                    if result.status not in RESULT_STATUSES:
+                        raise ValueError(f"{type(sender).__name__}.send returned status {result.status!r}")
+            except BaseException as exc:
+                flush()
+                for row, _ in claimed:
+                    self._set(
+                        row["idempotency_key"],
+                        "unknown",
+                        run_id,
+                        error=f"the sender raised {type(exc).__name__}: {exc}",
+                    )
+                    report.unknown += 1
+                    logger.error(
+                        "outbox: %s to %s: the sender raised; marked unknown",
+                        row["idempotency_key"],
+                        row["recipient_masked"],
+                    )
+                claimed.clear()
+                raise
+            for (row, _), result in zip(claimed, results, strict=True):
+                if result.status == "dry_run":
+                    files.write(row, result, run_id)
+                pending_results.append(_recorded(row, result, run_id))
+                setattr(report, result.status, getattr(report, result.status) + 1)
+                _log_result(row["idempotency_key"], row["recipient_masked"], result)
+                if len(pending_results) == 1:
+                    oldest = time.monotonic()
+            claimed.clear()
+            if len(pending_results) >= self.RESULT_BATCH_ROWS or time.monotonic() - oldest >= self.RESULT_BATCH_SECONDS:
+                flush()
 
         try:
             for done, row in enumerate(todo, start=1):
@@ -295,30 +340,12 @@ class Outbox:
                         recipient=row["recipient"],
                         payload=json.loads(row["payload_json"]),
                     )
-                    try:
-                        result = sender.send(message)
-                        if result.status not in RESULT_STATUSES:
-                            raise ValueError(f"{type(sender).__name__}.send returned status {result.status!r}")
-                    except BaseException as exc:
-                        flush()
-                        self._set(key, "unknown", run_id, error=f"the sender raised {type(exc).__name__}: {exc}")
-                        report.unknown += 1
-                        logger.error("outbox: %s to %s: the sender raised; marked unknown", key, masked)
-                        raise
-                    if result.status == "dry_run":
-                        files.write(row, result, run_id)
-                    pending_results.append(_recorded(row, result, run_id))
-                    setattr(report, result.status, getattr(report, result.status) + 1)
-                    _log_result(key, masked, result)
-                    if len(pending_results) == 1:
-                        oldest = time.monotonic()
-                    if (
-                        len(pending_results) >= self.RESULT_BATCH_ROWS
-                        or time.monotonic() - oldest >= self.RESULT_BATCH_SECONDS
-                    ):
-                        flush()
+                    claimed.append((row, message))
+                    if len(claimed) >= size:
+                        send_claimed()
                 if progress is not None:
                     progress(done, len(todo))
+            send_claimed()
         finally:
             flush()  # on the way out, also after an error: what the senders said is true and must not be lost
 

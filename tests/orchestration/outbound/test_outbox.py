@@ -248,3 +248,59 @@ def test_warehouse_execute_commits_and_counts_rows(warehouse: Warehouse) -> None
     with pytest.raises(Exception):  # noqa: B017 - the driver's own error type
         warehouse.execute("insert into scratch.t values ('a', 9)")
     assert warehouse.query("select k, n from scratch.t order by k") == [("a", 2), ("b", 2)]
+
+
+class BatchSender(RecordingSender):
+    """A channel that takes several claimed messages a call (like HubSpot's batch update)."""
+
+    batch_size = 4
+
+    def __init__(self, *, fail: set[str] = frozenset(), explode_on_call: int | None = None) -> None:
+        super().__init__(channel="hubspot")
+        self.calls: list[list[str]] = []
+        self.fail = fail
+        self.explode_on_call = explode_on_call
+
+    def send_batch(self, messages: list[OutboundMessage]) -> list[SendResult]:
+        self.calls.append([m.idempotency_key for m in messages])
+        if self.explode_on_call == len(self.calls):
+            raise ConnectionError("connection reset mid-batch")
+        self.sent.extend(messages)
+        return [
+            SendResult(status="failed_permanent", error="INVALID_OPTION")
+            if m.recipient in self.fail
+            else SendResult(status="sent", provider_id=m.recipient)
+            for m in messages
+        ]
+
+
+def hubspot_messages(n: int) -> list[OutboundMessage]:
+    return [
+        OutboundMessage(idempotency_key=f"crm:{i:03d}", channel="hubspot", recipient=f"{i:03d}", payload={"p": i})
+        for i in range(n)
+    ]
+
+
+def test_a_batching_sender_gets_claimed_rows_in_batches_once(warehouse: Warehouse) -> None:
+    outbox = Outbox(warehouse)
+    outbox.enqueue(hubspot_messages(10), source="crm", run_id="r1")
+    sender = BatchSender(fail={"003"})
+    report = outbox.deliver(sender, source="crm", run_id="r1")
+    assert [len(call) for call in sender.calls] == [4, 4, 2]
+    assert (report.sent, report.failed_permanent) == (9, 1)
+    assert statuses(outbox.rows(source="crm"))["crm:003"] == "failed_permanent"
+    again = outbox.deliver(sender, source="crm", run_id="r2")
+    assert again.already_done == 10 and len(sender.calls) == 3
+
+
+def test_a_batch_that_blows_up_leaves_its_rows_unknown_and_the_rest_recorded(warehouse: Warehouse) -> None:
+    outbox = Outbox(warehouse)
+    outbox.enqueue(hubspot_messages(10), source="crm", run_id="r1")
+    with pytest.raises(ConnectionError):
+        outbox.deliver(BatchSender(explode_on_call=2), source="crm", run_id="r1")
+    found = statuses(outbox.rows(source="crm"))
+    assert [k for k, s in found.items() if s == "sent"] == [f"crm:{i:03d}" for i in range(4)]
+    assert [k for k, s in found.items() if s == "unknown"] == [f"crm:{i:03d}" for i in range(4, 8)]
+    later = BatchSender()
+    report = outbox.deliver(later, source="crm", run_id="r2")
+    assert later.calls == [["crm:008", "crm:009"]] and report.unknown == 4  # never re-sent by itself
