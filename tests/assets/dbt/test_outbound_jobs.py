@@ -112,7 +112,7 @@ def test_approved_campaign_reaches_each_contactable_customer_once_and_never_an_o
     outbound = OutboundResource(
         live=True,
         files_dir=str(tmp_path),
-        whatsapp_access_token="EAAG-test",
+        whatsapp_access_token="fake-token",
         whatsapp_phone_number_id="123456",
         whatsapp_base_url=httpserver.url_for("/v21.0"),
     )

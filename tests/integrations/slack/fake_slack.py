@@ -31,7 +31,7 @@ MEMBER_OF = {"C123", "C456"}
 @dataclass
 class FakeSlack:
     server: HTTPServer
-    token: str = "xoxb-test-slack-token"
+    token: str = "fake-slack-bot-token"  # not a real credential
     posted: list[dict[str, Any]] = field(default_factory=list)
     failures: deque[tuple[int, str | None]] = field(default_factory=deque)
     _ts: int = 1503435956

@@ -17,7 +17,7 @@ from werkzeug import Request, Response
 from integrations.outbound import OutboundMessage
 from integrations.whatsapp.sender import RateLimiter, WhatsAppSender
 
-TOKEN = "EAAGtestTOKEN0123456789secret"
+TOKEN = "fake-whatsapp-access-token"  # not a real credential
 PHONE_NUMBER_ID = "106540352242922"
 WA_ID = "5511987654321"
 MASKED = "5511*******21"
