@@ -9,6 +9,7 @@ import dagster as dg
 
 from orchestration.automation.campaign_job import send_campaign
 from orchestration.resources import WarehouseResource, WhatsAppResource
+from orchestration.warehouse import warehouse_busy
 
 WHATSAPP_EVENTS = dg.AssetSelection.assets(["whatsapp", "messages"], ["whatsapp", "statuses"])
 
@@ -35,12 +36,6 @@ def whatsapp_landing_sensor(context: dg.SensorEvaluationContext, whatsapp: Whats
         ],
         cursor=json.dumps(sizes, sort_keys=True),
     )
-
-
-def warehouse_busy(exc: Exception) -> bool:
-    """A DuckDB file another process is writing (one writer at a time): try again next tick."""
-    text = str(exc).lower()
-    return "lock" in text or "could not set lock" in text or "conflicting" in text
 
 
 @dg.sensor(

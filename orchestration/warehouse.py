@@ -67,6 +67,12 @@ def _refuse_duplicate_keys(
         )
 
 
+def warehouse_busy(exc: BaseException) -> bool:
+    """A DuckDB file another process is writing (one writer at a time): worth trying again shortly."""
+    text = str(exc).lower()
+    return "lock" in text or "conflicting" in text
+
+
 class Warehouse:
     """A connection to the warehouse with the few operations loaders need."""
 

@@ -264,23 +264,8 @@ def _write(
             reports.append(
                 tables.report_row(name, outcome.outputs, outcome.markdown, as_of=as_of, run_id=run_id, now=now)
             )
-        if reports:
-            store.merge(SCHEMA, "reports", tables.reports_table(reports), ["asset", "as_of_date"])
-        if runs:
-            store.merge(SCHEMA, "agent_runs", tables.runs_table(runs), ["run_id"])
+        tables.write_reports(store, reports, runs)
     return written
-
-
-def _usage(records: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "agent_calls": len(records),
-        "llm_input_tokens": sum(int(r["input_tokens"]) for r in records),
-        "llm_output_tokens": sum(int(r["output_tokens"]) for r in records),
-        "llm_cost_usd": round(sum(float(r["cost_usd"]) for r in records), 6),
-        "llm_cache_hits": sum(bool(r["cache_hit"]) for r in records),
-        "retries": sum(bool(r["retried"]) for r in records),
-        "agent_latency_ms": round(sum(float(r["latency_ms"]) for r in records), 1),
-    }
 
 
 @dg.multi_asset(
@@ -299,6 +284,7 @@ def agent_outputs(
     from zoneinfo import ZoneInfo
 
     from agents.sql_tool import SqlTool
+    from assets.agents.tables import usage_metadata
 
     started = time.perf_counter()
     selected = {key.path[-1] for key in context.selected_asset_keys}
@@ -335,7 +321,7 @@ def agent_outputs(
                 "as_of_date": as_of.isoformat(),
                 "report": dg.MetadataValue.path(str(path)),
                 "preview": dg.MetadataValue.md(outcome.markdown),
-                **_usage(outcome.records),
+                **usage_metadata(outcome.records),
                 "duration_s": round(time.perf_counter() - started, 3),
             },
         )

@@ -249,6 +249,27 @@ def runs_table(rows: Sequence[dict[str, Any]]) -> pa.Table:
     return _table(rows, RUNS)
 
 
+def usage_metadata(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """What a set of agent calls (``RunRecord.as_row()`` dicts) cost: calls, tokens, US$, cache hits, retries."""
+    return {
+        "agent_calls": len(records),
+        "llm_input_tokens": sum(int(r["input_tokens"]) for r in records),
+        "llm_output_tokens": sum(int(r["output_tokens"]) for r in records),
+        "llm_cost_usd": round(sum(float(r["cost_usd"]) for r in records), 6),
+        "llm_cache_hits": sum(bool(r["cache_hit"]) for r in records),
+        "retries": sum(bool(r["retried"]) for r in records),
+        "agent_latency_ms": round(sum(float(r["latency_ms"]) for r in records), 1),
+    }
+
+
+def write_reports(store: Any, reports: Sequence[dict[str, Any]], runs: Sequence[dict[str, Any]]) -> None:
+    """``agents.reports`` rows (:func:`report_row`) and ``agents.agent_runs`` rows, merged on their keys."""
+    if reports:
+        store.merge(SCHEMA, "reports", reports_table(reports), ["asset", "as_of_date"])
+    if runs:
+        store.merge(SCHEMA, "agent_runs", runs_table(runs), ["run_id"])
+
+
 __all__ = [
     "SCHEMA",
     "campaign_version",
@@ -260,4 +281,6 @@ __all__ = [
     "retention_table",
     "runs_table",
     "scenarios_table",
+    "usage_metadata",
+    "write_reports",
 ]

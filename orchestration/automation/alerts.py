@@ -31,6 +31,7 @@ from pydantic import Field
 from orchestration.automation.playbooks import churn_analysis
 from orchestration.resources import OutboundResource, WarehouseResource
 from orchestration.topology import service
+from orchestration.warehouse import warehouse_busy
 
 SAO_PAULO = "America/Sao_Paulo"
 #: Logo churn (churned ÷ active at the start of the month) above which the churn alert fires.
@@ -41,12 +42,6 @@ MONTHS_REMEMBERED = 36
 _CLASS_PATH = re.compile(r"^(?:[A-Za-z_]\w*\.)+[A-Za-z_]\w*: ")
 #: Where a person opens a run: the Dagster UI (`make ui`, or the webserver service of a deployment).
 WEBSERVER_URL = service("webserver").url("127.0.0.1", service("webserver").port) or "http://127.0.0.1:3000"
-
-
-def warehouse_busy(exc: BaseException) -> bool:
-    """A DuckDB file another process is writing (one writer at a time): try again on the next tick."""
-    text = str(exc).lower()
-    return "lock" in text or "conflicting" in text
 
 
 def run_url(run_id: str) -> str:

@@ -147,15 +147,9 @@ def _agents(work: Callable[[], Any]) -> Any:
 
 
 def _usage(runtime: Any) -> dict[str, Any]:
-    records = runtime.records
-    return {
-        "provider": f"{runtime.provider.name}/{runtime.provider.model}",
-        "agent_calls": len(records),
-        "llm_input_tokens": sum(r.input_tokens for r in records),
-        "llm_output_tokens": sum(r.output_tokens for r in records),
-        "llm_cost_usd": round(sum(r.cost_usd for r in records), 6),
-        "llm_cache_hits": sum(bool(r.cache_hit) for r in records),
-    }
+    from assets.agents.tables import usage_metadata
+
+    return {"provider": f"{runtime.provider.name}/{runtime.provider.model}", **usage_metadata(runtime.rows())}
 
 
 def write_report(
@@ -178,9 +172,7 @@ def write_report(
     with store.session():
         if extra is not None:
             extra(store)
-        store.merge(SCHEMA, "reports", tables.reports_table([row]), ["asset", "as_of_date"])
-        if runs:
-            store.merge(SCHEMA, "agent_runs", tables.runs_table(runs), ["run_id"])
+        tables.write_reports(store, [row], runs)
 
 
 def _markdown_file(reports: ReportsResource, playbook: str, markdown: str) -> str:

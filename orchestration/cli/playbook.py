@@ -22,8 +22,6 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-UI_URL = "http://127.0.0.1:3000"  # `make ui`; in a deployment, the webserver service's address
-
 
 class PlaybookError(ValueError):
     """A playbook name or parameter that cannot be used; the message says why and what would work."""
@@ -41,7 +39,9 @@ class Launch:
 
     @property
     def url(self) -> str:
-        return f"{UI_URL}/runs/{self.run_id}"
+        from orchestration.automation.alerts import run_url
+
+        return run_url(self.run_id)
 
 
 # -- parameters -----------------------------------------------------------------------------------------
@@ -177,7 +177,9 @@ def execute_job(
         # the failures are printed below, once and readable; --verbose shows Dagster's own log
         "loggers": {"console": {"config": {"log_level": "DEBUG" if verbose else "CRITICAL"}}},
     }
-    console.print(f"run {run_id} — {job_name}: follow it at {UI_URL}/runs/{run_id} (make ui)")
+    from orchestration.automation.alerts import run_url
+
+    console.print(f"run {run_id} — {job_name}: follow it at {run_url(run_id)} (make ui)")
     stop = threading.Event()
     progress = Progress(
         TextColumn(f"[bold]{job_name}"),
@@ -299,7 +301,6 @@ def run_playbook(
 
 
 __all__ = [
-    "UI_URL",
     "Launch",
     "PlaybookError",
     "describe_playbooks",
