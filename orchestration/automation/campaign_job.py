@@ -67,7 +67,8 @@ def send_campaign_op(
     approval = approved[-1]
     draft = load_draft(store, approval.campaign_id, approval.version)
     consent = ConsentLedger(store)
-    opt_outs, _ = consent.sync_whatsapp_inbound()  # the latest SAIR/PARAR/STOP count, even between sensor ticks
+    # the latest SAIR/PARAR/STOP count, even between the consent sensor's ticks; only what is newer is read
+    opt_outs, _ = consent.sync_whatsapp_inbound(after=consent.inbound_cursor())
     recipients = audience(store, draft)
     messages = campaign_messages(draft, approval.version, recipients)
     source = f"campaign:{draft.campaign_id}:{approval.version}"

@@ -186,6 +186,19 @@ class ConsentLedger:
 
     # -- reading ---------------------------------------------------------------------------------
 
+    def inbound_cursor(self) -> str | None:
+        """The newest inbound opt-out already in the ledger (ISO UTC), a cursor for :meth:`sync_whatsapp_inbound`
+        when the caller keeps none of its own (``send_campaign``): it re-reads only what came after, plus the
+        late-arrival window."""
+        if not self._table_exists():
+            return None
+        rows = self.warehouse.query(
+            sql(self.warehouse, f"select max(recorded_at) from {CONSENT_SCHEMA}.{LEDGER_TABLE} where source = ?"),
+            (INBOUND_SOURCE,),
+        )
+        newest = utc(rows[0][0]) if rows and rows[0][0] is not None else None
+        return newest.isoformat() if newest is not None else None
+
     def is_suppressed(self, channel: str, address: str) -> bool:
         """True when the latest consent event of ``address`` on ``channel`` is ``opted_out``."""
         if not self._table_exists():

@@ -107,3 +107,13 @@ def test_a_reply_does_not_opt_anyone_in(warehouse: Warehouse) -> None:
     )
     assert ledger.sync_whatsapp_inbound()[0] == 1
     assert ledger.is_suppressed("whatsapp", "5511900000001")
+
+
+def test_the_ledger_is_its_own_cursor_for_callers_without_one(warehouse: Warehouse) -> None:
+    ledger = ConsentLedger(warehouse)
+    assert ledger.inbound_cursor() is None
+    stamp = dt.datetime(2026, 11, 20, 15, tzinfo=dt.UTC)
+    reply = ConsentEvent("whatsapp", "5511999990000", "opted_out", "whatsapp_inbound", "SAIR", stamp, "wa:m1")
+    ledger.record([reply])
+    ledger.record([ConsentEvent("email", "a@b.com", "opted_out", "unsubscribe", "link", stamp.replace(day=25), "e1")])
+    assert ledger.inbound_cursor() == stamp.isoformat()  # only inbound WhatsApp replies count
