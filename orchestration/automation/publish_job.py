@@ -59,12 +59,15 @@ def latest_reports(store: Any, assets: list[str]) -> list[dict[str, Any]]:
     """The newest ``agents.reports`` row of each asset."""
     if not store.table_exists("agents", "reports"):
         return []
+    # only each asset's newest day: the table keeps every day's report (history), markdown and all
     rows = store.query(
-        "select asset, as_of_date, markdown, payload_json from agents.reports order by asset, as_of_date desc"
+        "select r.asset, r.as_of_date, r.markdown, r.payload_json from agents.reports as r join "
+        "(select asset, max(as_of_date) as as_of_date from agents.reports group by asset) as newest "
+        "on r.asset = newest.asset and r.as_of_date = newest.as_of_date"
     )
     newest: dict[str, dict[str, Any]] = {}
     for asset, as_of, markdown, payload in rows:
-        if asset in assets and asset not in newest:
+        if asset in assets:
             as_of = as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(str(as_of)[:10])
             newest[asset] = {"asset": asset, "as_of": as_of, "markdown": markdown, "payload": json.loads(payload)}
     return [newest[a] for a in assets if a in newest]
