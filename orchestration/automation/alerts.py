@@ -22,6 +22,7 @@ keeps its cursor, so the materialization is looked at again on the next tick).
 
 import json
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -245,13 +246,7 @@ def failure_text(context: dg.RunFailureSensorContext) -> str:
     return f":x: *{run.job_name}* falhou: {reason}\n{run_url(run.run_id)}"
 
 
-@dg.run_failure_sensor(
-    name="run_failure_alert_sensor",
-    default_status=dg.DefaultSensorStatus.STOPPED,
-    description="A failed run → a Slack alert with the job, the error's first line and the run's link "
-    "(once per run: key run-failure:<run_id>).",
-)
-def run_failure_alert_sensor(
+def _run_failure_alert(
     context: dg.RunFailureSensorContext, warehouse: WarehouseResource, outbound: OutboundResource
 ) -> None:
     run_id = context.dagster_run.run_id
@@ -262,6 +257,16 @@ def run_failure_alert_sensor(
             raise RuntimeError(f"warehouse busy (a run is writing it); the alert for {run_id} is retried") from exc
         raise
     context.log.info(f"failure of {context.dagster_run.job_name} ({run_id}) → Slack: {vars(report)}")
+
+
+with warnings.catch_warnings():  # Dagster passes its own beta `owners` argument through; nothing of ours is beta
+    warnings.simplefilter("ignore", category=dg.BetaWarning)
+    run_failure_alert_sensor = dg.run_failure_sensor(
+        name="run_failure_alert_sensor",
+        default_status=dg.DefaultSensorStatus.STOPPED,
+        description="A failed run → a Slack alert with the job, the error's first line and the run's link "
+        "(once per run: key run-failure:<run_id>).",
+    )(_run_failure_alert)
 
 
 def alert_jobs() -> list[dg.JobDefinition]:
