@@ -70,18 +70,15 @@ def approve(
             "--send-now"
         )
         return
-    from orchestration.cli.launch import launch_job
+    from orchestration.cli.playbook import execute_job
 
-    with console.status("sending through the outbox …"):
-        launched = launch_job(
-            "send_campaign",
-            {
-                "ops": {
-                    "deliver_campaign": {"config": {"campaign_id": approval.campaign_id, "version": approval.version}}
-                }
-            },
-            tags={"cro/campaign": approval.campaign_id, "cro/version": approval.version},
-        )
+    which = {"campaign_id": approval.campaign_id, "version": approval.version}
+    launched = execute_job(
+        "send_campaign",
+        {"ops": {"deliver_campaign": {"config": which}}},
+        console=console,
+        tags={"cro/campaign": approval.campaign_id, "cro/version": approval.version},
+    )
     summary = ", ".join(
         f"{k} {launched.metadata[k]}"
         for k in ("audience", "sent", "dry_run", "suppressed", "failed_permanent", "failed_retryable", "unknown")

@@ -231,3 +231,38 @@ def test_an_approved_email_campaign_goes_through_a_real_smtp_server_once(
         assert len(inbox.rcpt) == draft.audience_size
     finally:
         controller.stop()
+
+
+def test_cro_approve_send_now_and_cro_run_on_the_built_warehouse(drafted: BuiltWarehouse, tmp_path: Path) -> None:
+    """The commands `make demo` runs: approve a draft and send it at once (dry run), then run a job by name."""
+    from typer.testing import CliRunner
+
+    from agents.campaigns import build_campaign
+    from agents.providers import OfflineProvider
+    from agents.runtime import AgentRuntime
+    from agents.sql_tool import SqlTool
+    from assets.agents.tables import campaigns_table
+    from orchestration.cli import app
+
+    draft = build_campaign(AgentRuntime(OfflineProvider()), SqlTool(drafted.url), segment="new", budget_brl=20)
+    table = campaigns_table([draft], run_id="test", now=dt.datetime.now(dt.UTC))
+    drafted.warehouse.merge("agents", "campaign_drafts", table, ["campaign_id", "version"], keep_existing=True)
+    env = {
+        "CRO_ENV": "local",
+        "CRO_DATA_DIR": str(tmp_path),
+        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+        "CRO_WAREHOUSE_URL": drafted.url,
+        "CRO_OUTBOUND": "dry_run",
+        "COLUMNS": "200",
+    }
+    runner = CliRunner()
+    listed = runner.invoke(app, ["approve", "--list", "--ids"], env=env)
+    assert draft.campaign_id in listed.stdout.split()
+    sent = runner.invoke(app, ["approve", draft.campaign_id, "--by", "Dora", "--send-now"], env=env)
+    assert sent.exit_code == 0, sent.output
+    assert f"dry_run {draft.audience_size}" in sent.output and "send_campaign succeeded" in sent.output
+    assert draft.campaign_id in "".join(p.read_text() for p in (tmp_path / "outbox" / "whatsapp").glob("*.md"))
+    ran = runner.invoke(app, ["run", "sync_crm"], env=env)
+    assert ran.exit_code == 0, ran.output
+    assert "sync_crm succeeded" in ran.output and "contacts_changed" in ran.output
+    assert runner.invoke(app, ["run", "no_such_job"], env=env).exit_code == 2
