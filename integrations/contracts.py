@@ -184,9 +184,12 @@ def validate(
             typed_condition = re.sub(rf"\b{re.escape(c.name)}\b", f"t_{c.name}", typed_condition)
         error_exprs.append(f"case when not coalesce({typed_condition}, true) then '{reason}' end")
     originals = ", ".join(_q(c) for c in columns)
+    typed_columns = "".join(f", t_{c.name}" for c in present)
+    # the typed values are kept beside the text: the checks below and the good rows read them instead of
+    # parsing every value again
     con.execute(
         f"""create or replace temp table {judged} as
-        select {originals}, nullif(concat_ws('; ', {", ".join(error_exprs) or "null"}), '') as reason
+        select {originals}{typed_columns}, nullif(concat_ws('; ', {", ".join(error_exprs) or "null"}), '') as reason
         from {_typed_relation(source, present)}"""
     )
     rows = f"(select rowid + {int(first_row)} as source_row, * from {judged})"  # rowid: order of insertion
@@ -198,11 +201,10 @@ def validate(
         f"and not exists (select 1 from {late} as l where l.source_row = j.source_row))"
     )
     keys = [f"t_{k}" if k in contract.column_names else _q(k) for k in contract.primary_key]
-    key_columns = [c for c in contract.columns if c.name in {*contract.primary_key, contract.latest_by}]
     latest = f"t_{contract.latest_by}" if contract.latest_by else "source_row"
     reject_duplicate_keys(
         con,
-        _typed_relation(rows, key_columns),
+        rows,
         late,
         keys,
         order=f"{latest}, source_row",
@@ -210,8 +212,7 @@ def validate(
         reject_exact_duplicates=contract.reject_exact_duplicates,
     )
     if accepted is not None:
-        typed_valid = _typed_relation(valid, key_columns)
-        candidates = f"(select {', '.join(keys)}, {latest} as latest, source_row from {typed_valid})"
+        candidates = f"(select {', '.join(keys)}, {latest} as latest, source_row from {valid})"
         reject_already_accepted(con, candidates, late, accepted, keys)
 
     con.execute(
@@ -221,7 +222,7 @@ def validate(
             + [f"null::{_SQL_TYPES.get(c.kind, 'varchar')} as {_q(c.name)}" for c in absent]
             + passthrough
         )
-        + f" from {_typed_relation(valid, present)}"
+        + f" from {valid}"
     )
     raw = "to_json(struct_pack(" + ", ".join(f"{_q(c)} := j.{_q(c)}" for c in columns) + "))::varchar"
     con.execute(
