@@ -33,13 +33,31 @@ with as_of as (
         -- last 12 months = the 365 days ending on the as-of date
         count(case when orders.order_date > as_of.as_of_date - 365 then 1 end) as frequency,
         {{ money('sum(case when orders.order_date > as_of.as_of_date - 365 then orders.net_revenue_brl else 0 end)') }}
-            as monetary_brl
+            as monetary_brl,
+        count(*) as paid_orders,
+        sum(orders.net_revenue_brl) as revenue_to_date_brl
     from orders
     cross join as_of
     group by orders.customer_id
 ), latest_subscription as (
-    -- the billing cycle of the latest subscription order (int_customers picks it without a window)
-    select customer_id, billing_cycle from {{ ref('int_customers') }}
+    -- plan and billing cycle of the latest subscription order on or before the as-of date; on the same
+    -- day the greatest order id wins, as in int_customers
+    {% if var('as_of_date') %}
+    select orders.customer_id, orders.plan, orders.billing_cycle
+    from orders
+    inner join (
+        select orders.customer_id, max(orders.order_id) as order_id
+        from orders
+        inner join order_stats
+            on orders.customer_id = order_stats.customer_id
+           and orders.order_date = order_stats.last_subscription_order_date
+        where orders.order_kind = 'subscription'
+        group by orders.customer_id
+    ) as latest_id on orders.order_id = latest_id.order_id
+    {% else %}
+    -- as of the newest order int_customers holds exactly that: no second pass over the orders
+    select customer_id, plan, billing_cycle from {{ ref('int_customers') }}
+    {% endif %}
 ), mrr as (
     select
         customer_months.customer_id,
@@ -62,11 +80,13 @@ with as_of as (
         order_stats.customer_id,
         customers.cohort_month,
         customers.acquisition_channel,
-        customers.plan,
+        latest_subscription.plan,
         latest_subscription.billing_cycle,
         order_stats.first_order_date,
         order_stats.last_order_date,
         order_stats.last_subscription_order_date,
+        order_stats.paid_orders,
+        order_stats.revenue_to_date_brl,
         status.as_of_date,
         {{ days_between('order_stats.first_order_date', 'status.as_of_date') }} as days_since_first_order,
         {{ days_between('order_stats.last_order_date', 'status.as_of_date') }} as recency_days,
@@ -156,6 +176,8 @@ select
     first_order_date,
     last_order_date,
     last_subscription_order_date,
+    paid_orders,
+    revenue_to_date_brl,
     days_since_first_order,
     days_since_last_subscription_order,
     cohort_month,
