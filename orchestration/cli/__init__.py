@@ -7,6 +7,7 @@ import typer
 from orchestration.cli import (
     approve,
     ask,
+    dbt,
     demo_data,
     docs,
     doctor,
@@ -33,6 +34,7 @@ app.command("run-playbook")(playbook.run_playbook)
 app.command("materialize")(materialize.materialize)
 app.command("doctor")(doctor.doctor)
 app.command("docs")(docs.docs)
+app.command("dbt", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(dbt.dbt)
 app.add_typer(import_data.app, name="import")
 app.add_typer(webhook.app, name="webhook")
 app.add_typer(prod.app, name="prod")

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from orchestration.cli import app
 
 runner = CliRunner()
-COMMANDS = ["demo-data", "materialize", "doctor"]
+COMMANDS = ["demo-data", "materialize", "doctor", "dbt"]
 
 
 @pytest.mark.parametrize("command", [[], *[[c] for c in COMMANDS]])
@@ -86,3 +86,9 @@ def test_doctor_fails_when_the_warehouse_is_unreachable(tmp_path: Path) -> None:
     result = runner.invoke(app, ["doctor"], env=env)
     assert result.exit_code == 1
     assert "unreachable" in result.output and "hunter2" not in result.output
+
+
+def test_dbt_needs_its_arguments() -> None:
+    result = runner.invoke(app, ["dbt"])
+    assert result.exit_code == 2
+    assert "cro dbt -- build" in result.output
