@@ -161,14 +161,14 @@ def validate(
     later valid row repeats (the later one wins: a corrected sheet row, a newer CRM version).
     Columns outside the contract pass through untouched.
 
-    ``source`` is read once (it may be a view over files): its text and each row's verdict are kept
-    in ``<source>_judged``; ``<source>_valid`` is a view typing the good rows as it is read, and
-    ``<source>_rejected`` a table. Rows are numbered ``source_row`` in the order ``source`` gives
-    them, from ``first_row`` (a load validating in batches continues the numbering), by their
-    position in ``<source>_judged`` rather than a ``row_number()``, which would read the source on
-    one thread. ``accepted`` names a table (created on first use) remembering the keys accepted by
-    earlier batches of the same load: a row whose key an earlier batch accepted with a
-    ``latest_by`` no older is rejected too, and this batch's good keys are added to it.
+    ``source`` is read once (it may be a view over files): its text, each value typed and each row's
+    verdict are kept in ``<source>_judged``; ``<source>_valid`` is a view of the good rows' typed values,
+    and ``<source>_rejected`` a table (with each rejected row's original text). Rows are numbered
+    ``source_row`` in the order ``source`` gives them, from ``first_row`` (a load validating in batches
+    continues the numbering), by their position in ``<source>_judged`` rather than a ``row_number()``,
+    which would read the source on one thread. ``accepted`` names a table (created on first use)
+    remembering the keys accepted by earlier batches of the same load: a row whose key an earlier batch
+    accepted with a ``latest_by`` no older is rejected too, and this batch's good keys are added to it.
     """
     columns = [name for name, *_ in con.sql(f"describe {source}").fetchall()]
     check_columns(contract, columns, what)
