@@ -40,9 +40,9 @@ from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
-from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
+from integrations.closing import Closing
 from integrations.email.masking import mask_email, mask_emails_in
 from integrations.outbound import Channel, OutboundMessage, SendResult
 
@@ -111,7 +111,7 @@ def render(mail: EmailMessage) -> str:
     return mail.as_bytes(policy=_READABLE).decode("utf-8")  # bytes: a str generator would base64 8-bit parts
 
 
-class SmtpSender:
+class SmtpSender(Closing):
     """The e-mail channel over one reused SMTP connection; a dry run when ``host`` is not set.
 
     See the module docstring for the message format and the retry rules. Use ``with`` or :meth:`close` to
@@ -186,14 +186,6 @@ class SmtpSender:
         """QUIT and drop the connection (the next send opens a new one)."""
         with self._lock:
             self._drop(say_quit=True)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.close()
 
     def _deliver(self, mail: EmailMessage, recipient: str, rendered: str) -> SendResult:
         message_id = str(mail["Message-ID"])

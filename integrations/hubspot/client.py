@@ -17,14 +17,14 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from functools import partial
-from types import TracebackType
-from typing import Any, NamedTuple, Self
+from typing import Any, NamedTuple
 
 import hubspot
 import hubspot.crm.contacts as sdk_contacts
 import hubspot.crm.deals as sdk_deals
 import urllib3
 
+from integrations.closing import Closing
 from integrations.hubspot.errors import HubSpotApiError
 from integrations.hubspot.paging import Page, next_after
 from integrations.hubspot.properties import ObjectType, check_object_type
@@ -44,7 +44,7 @@ class _Response(NamedTuple):
     attempts: int
 
 
-class HubSpotClient:
+class HubSpotClient(Closing):
     """Thin typed client over ``hubspot.HubSpot`` for CRM v3 contacts and deals.
 
     ``calls`` counts HTTP requests really sent, retries included (what HubSpot bills against the
@@ -165,14 +165,6 @@ class HubSpotClient:
         for api in self._apis.values():
             api.api_client.rest_client.pool_manager.clear()
         self._apis.clear()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.close()
 
     def _api(self, object_type: ObjectType, name: str) -> Any:
         key = (object_type, name)

@@ -23,13 +23,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import hubspot
 import hubspot.crm.contacts as sdk_contacts
 import urllib3
 
+from integrations.closing import Closing
 from integrations.hubspot.client import _error_detail
 from integrations.hubspot.errors import HubSpotApiError
 from integrations.hubspot.retry import Sleep, hubspot_retry
@@ -96,7 +96,7 @@ def diff_contacts(
     return changes
 
 
-class HubSpotContactWriter:
+class HubSpotContactWriter(Closing):
     """Batch read and batch update of contact properties over the official SDK (``hubspot.HubSpot``).
 
     ``host`` overrides ``https://api.hubapi.com`` as in :class:`~integrations.hubspot.HubSpotClient`;
@@ -170,14 +170,6 @@ class HubSpotContactWriter:
 
     def close(self) -> None:
         self._batch_api.api_client.rest_client.pool_manager.clear()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.close()
 
     def _update_batch(self, items: list[tuple[str, dict[str, str]]], report: WriteReport) -> None:
         request = sdk_contacts.BatchInputSimplePublicObjectBatchInput(

@@ -30,8 +30,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import httpx
 from notion_client import Client
@@ -42,6 +41,7 @@ from notion_client.errors import (
     RequestTimeoutError,
 )
 
+from integrations.closing import Closing
 from integrations.notion.markdown import Block, block_count, markdown_to_blocks
 from integrations.notion.properties import PropertyError, page_properties, property_value
 from integrations.notion.richtext import plain
@@ -99,7 +99,7 @@ class _Page:
     properties: Mapping[str, Any]
 
 
-class NotionPublisher:
+class NotionPublisher(Closing):
     """:class:`~integrations.outbound.Sender` for Notion: one page per ``payload["key"]`` in a database.
 
     ``payload``: ``key`` (stable page identity, e.g. ``"growth_brief:2026-W48"``; defaults to the
@@ -174,14 +174,6 @@ class NotionPublisher:
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.close()
 
     # --- the upsert ----------------------------------------------------------------------------
 

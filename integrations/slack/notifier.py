@@ -20,14 +20,14 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler, RetryHandler
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 
+from integrations.closing import Closing
 from integrations.outbound import Channel, OutboundMessage, SendResult, SendStatus
 from integrations.slack.blocks import blocks_text
 
@@ -66,7 +66,7 @@ class _ConnectionErrorHandler(_Counting, ConnectionErrorRetryHandler):
     pass
 
 
-class SlackNotifier:
+class SlackNotifier(Closing):
     """:class:`~integrations.outbound.Sender` for Slack.
 
     ``payload``: ``text`` (the notification / fallback text; derived from ``blocks`` when absent),
@@ -138,14 +138,6 @@ class SlackNotifier:
 
     def close(self) -> None:
         """Nothing pooled to close (``WebClient`` opens one urllib connection per request)."""
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.close()
 
     def _failed(self, status: int, data: Any, attempts: int, rendered: str) -> SendResult:
         code = str(data.get("error") or "") if isinstance(data, Mapping) else ""

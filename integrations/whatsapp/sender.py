@@ -51,11 +51,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 import httpx
 
+from integrations.closing import Closing
 from integrations.outbound import Channel, OutboundMessage, SendResult
 from integrations.whatsapp.masking import mask_phone
 
@@ -292,7 +292,7 @@ class _Attempt:
     retry_after: float | None = None
 
 
-class WhatsAppSender:
+class WhatsAppSender(Closing):
     """The WhatsApp Cloud API channel: template messages, paced by a shared limiter, retried on transient errors.
 
     Without an access token or a phone number id the sender is a dry run whatever ``dry_run`` says. One
@@ -360,14 +360,6 @@ class WhatsAppSender:
             if self._client is not None:
                 self._client.close()
                 self._client = None
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.close()
 
     def _deliver(self, template: TemplateMessage, rendered: str) -> SendResult:
         body = template.request_body()
