@@ -181,6 +181,18 @@ def _markdown_file(reports: ReportsResource, playbook: str, markdown: str) -> st
     return str(path)
 
 
+def _report_metadata(
+    reports: ReportsResource, playbook: str, markdown: str, runtime: Any, started: float
+) -> dict[str, Any]:
+    """What every playbook's report shows in the UI: the markdown (file and preview), agent usage and duration."""
+    return {
+        "markdown": dg.MetadataValue.path(_markdown_file(reports, playbook, markdown)),
+        "preview": dg.MetadataValue.md(markdown),
+        **_usage(runtime),
+        "duration_s": round(time.perf_counter() - started, 3),
+    }
+
+
 def dbt_refresh_op(name: str, select: str, *, needs_forecasts: bool = False) -> dg.OpDefinition:
     """An op that runs ``dbt build --select <select>`` (models, seeds and tests upstream included).
 
@@ -313,10 +325,7 @@ def churn_analysis_op(
             "report": asset,
             "lookback_days": config.lookback_days,
             "retention_items": len(plan.items),
-            "markdown": dg.MetadataValue.path(_markdown_file(reports, "churn_analysis", markdown)),
-            "preview": dg.MetadataValue.md(markdown),
-            **_usage(runtime),
-            "duration_s": round(time.perf_counter() - started, 3),
+            **_report_metadata(reports, "churn_analysis", markdown, runtime, started),
         },
     )
 
@@ -381,10 +390,7 @@ def monthly_dre_op(
             "report": asset,
             "period": report.period,
             "scenarios": dg.MetadataValue.json([s.scenario for s in report.scenarios]),
-            "markdown": dg.MetadataValue.path(_markdown_file(reports, "monthly_dre", markdown)),
-            "preview": dg.MetadataValue.md(markdown),
-            **_usage(runtime),
-            "duration_s": round(time.perf_counter() - started, 3),
+            **_report_metadata(reports, "monthly_dre", markdown, runtime, started),
         },
     )
 
@@ -557,10 +563,7 @@ def reactivation_campaign_op(
             "budget_brl": draft.budget_brl,
             "approval": f"already approved ({version})" if already else f"cro approve {draft.campaign_id} --by NOME",
             "approval_request": dg.MetadataValue.json(vars(delivery) if delivery is not None else {}),
-            "markdown": dg.MetadataValue.path(_markdown_file(reports, "reactivation_campaign", markdown)),
-            "preview": dg.MetadataValue.md(markdown),
-            **_usage(runtime),
-            "duration_s": round(time.perf_counter() - started, 3),
+            **_report_metadata(reports, "reactivation_campaign", markdown, runtime, started),
         },
     )
 
