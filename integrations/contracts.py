@@ -72,6 +72,9 @@ class ValidatedBatch:
     good_rows: int
     rejected_rows: int
     reject_reasons: dict[str, int]
+    # with ``accepted``: a table of the primary keys of the good rows that replace rows an earlier batch of
+    # the same load accepted; every other good key is new to the load
+    replacing: str | None = None
 
 
 _SQL_TYPES = {
@@ -168,7 +171,8 @@ def validate(
     continues the numbering), by their position in ``<source>_judged`` rather than a ``row_number()``,
     which would read the source on one thread. ``accepted`` names a table (created on first use)
     remembering the keys accepted by earlier batches of the same load: a row whose key an earlier batch
-    accepted with a ``latest_by`` no older is rejected too, and this batch's good keys are added to it.
+    accepted with a ``latest_by`` no older is rejected too, and this batch's good keys are added to it;
+    ``<source>_replacing`` then lists the good keys an earlier batch accepted (see ``ValidatedBatch``).
     """
     columns = [name for name, *_ in con.sql(f"describe {source}").fetchall()]
     check_columns(contract, columns, what)
@@ -211,9 +215,12 @@ def validate(
         row_columns=originals,
         reject_exact_duplicates=contract.reject_exact_duplicates,
     )
+    replacing = None
     if accepted is not None:
         candidates = f"(select {', '.join(keys)}, {latest} as latest, source_row from {valid})"
-        reject_already_accepted(con, candidates, late, accepted, keys)
+        replacing = f"{source}_replacing"
+        key_names = [_q(k) for k in contract.primary_key]
+        reject_already_accepted(con, candidates, late, accepted, keys, replacing=replacing, key_names=key_names)
 
     con.execute(
         f"create or replace temp view {good} as select "
@@ -239,7 +246,9 @@ def validate(
     total, rejected_rows = con.sql(
         f"select (select count(*) from {judged}), (select count(*) from {rejected})"
     ).fetchall()[0]
-    return ValidatedBatch(good, rejected, int(total - rejected_rows), int(rejected_rows), _reasons(con, rejected))
+    return ValidatedBatch(
+        good, rejected, int(total - rejected_rows), int(rejected_rows), _reasons(con, rejected), replacing
+    )
 
 
 def _cleaned(column: str) -> str:

@@ -69,23 +69,40 @@ def reject_duplicate_keys(
 
 
 def reject_already_accepted(
-    con: duckdb.DuckDBPyConnection, candidates: str, late: str, accepted: str, keys: list[str]
+    con: duckdb.DuckDBPyConnection,
+    candidates: str,
+    late: str,
+    accepted: str,
+    keys: list[str],
+    *,
+    replacing: str,
+    key_names: list[str],
 ) -> None:
     """Add to ``late`` the ``candidates`` whose key the ``accepted`` table holds with a ``latest`` no older.
 
+    The keys of the other candidates an earlier batch accepted (newer versions, which replace what that batch
+    stored) go to table ``replacing``, in columns named ``key_names``.
     ``candidates`` (the batch's valid rows: ``keys``, ``latest``, ``source_row``) are then added to
     ``accepted``, created on first use, for the next batch of the load.
     """
     key_list = ", ".join(keys)
     con.execute(f"create temp table if not exists {accepted} as select * from {candidates} limit 0")
     matches = " and ".join(f"v.{k} = a.{k}" for k in keys)
+    seen = f"{late}_seen"
     con.execute(
-        f"""insert into {late}
-        select v.source_row, 'duplicate key: superseded by row ' || a.source_row
+        f"""create or replace temp table {seen} as
+        select {", ".join(f"v.{k}" for k in keys)}, v.source_row, v.latest > a.latest as newer,
+               a.source_row as accepted_row
         from {candidates} as v join (
             select {key_list}, max(latest) as latest, arg_max(source_row, latest) as source_row
             from {accepted} semi join {candidates} using ({key_list}) group by all
-        ) as a on {matches}
-        where v.latest <= a.latest"""
+        ) as a on {matches}"""
     )
+    con.execute(
+        f"insert into {late} select source_row, 'duplicate key: superseded by row ' || accepted_row "
+        f"from {seen} where not newer"
+    )
+    renamed = ", ".join(f"{k} as {name}" for k, name in zip(keys, key_names, strict=True))
+    con.execute(f"create or replace temp table {replacing} as select {renamed} from {seen} where newer")
+    con.execute(f"drop table {seen}")
     con.execute(f"insert into {accepted} select * from {candidates}")

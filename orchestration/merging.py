@@ -35,10 +35,11 @@ class MergePlan:
     keep_when_null: Sequence[str]
     keep_existing: bool
     replace_all: bool = False  # the batch is the table's whole content: every stored row goes
+    stored_keys: str | None = None  # on DuckDB: the keys of the only batch rows that may be stored (see merge)
 
     @property
     def delete_replaced(self) -> str:
-        """The DELETE of the stored rows the batch replaces (``__incoming``/source aliased ``i``)."""
+        """The DELETE of the stored rows the batch replaces (``{source}`` aliased ``i``: its rows or their keys)."""
         return (
             f"delete from {self.target}"
             if self.replace_all
@@ -79,12 +80,12 @@ def merge_duckdb(con: Any, plan: MergePlan, column_types: list[str]) -> tuple[in
                 stored = ", ".join(f"t.{c}" for c in [*keys, *map(ident, plan.keep_when_null)])
                 con.execute(
                     f"create or replace temp table __kept as select {stored} from {target} t "
-                    f"where exists (select 1 from {source} i where {on})"
+                    f"where exists (select 1 from {plan.stored_keys or source} i where {on})"
                 )
                 kept = ", ".join(f"coalesce(i.{ident(c)}, k.{ident(c)}) as {ident(c)}" for c in plan.keep_when_null)
                 matches = " and ".join(f"k.{c} = i.{c}" for c in keys)
                 source_rows = f"select i.* replace ({kept}) from {source} i left join __kept k on {matches}"
-            replaced = con.execute(plan.delete_replaced.format(source=source)).fetchone()[0]
+            replaced = con.execute(plan.delete_replaced.format(source=plan.stored_keys or source)).fetchone()[0]
             inserted = con.execute(f"insert into {target} by name {source_rows}").fetchone()[0]
         con.execute("commit")
     except Exception:

@@ -226,6 +226,7 @@ class Warehouse:
         keep_existing: bool = False,
         unique_keys: bool = False,
         replace_all: bool = False,
+        stored_keys: str | None = None,
     ) -> MergeResult:
         """Upsert ``data`` on ``primary_key``: existing keys are replaced, new keys inserted.
 
@@ -238,7 +239,10 @@ class Warehouse:
         refused, unless ``unique_keys`` says the caller already guarantees one row per key (a
         validated batch), which spares a pass over it. ``replace_all`` makes the batch the table's whole
         content (derived tables such as forecasts: a re-run with a shorter horizon leaves no stale rows),
-        still in one transaction.
+        still in one transaction. ``stored_keys`` names a table on :meth:`staging` with the primary keys of the
+        only rows of ``data`` that may already be stored, when the caller knows every other key is new (a load
+        that began on an empty table and tracks what its earlier batches stored): on DuckDB the replaced rows are
+        then found by joining that table instead of the whole batch.
         """
         if not primary_key:
             raise ValueError("merge needs a primary key")
@@ -257,7 +261,15 @@ class Warehouse:
                 if not unique_keys:
                     _refuse_duplicate_keys(staging, source, f"{schema}.{table}", primary_key)
                 plan = MergePlan(
-                    schema, table, source, relation.columns, primary_key, keep_when_null, keep_existing, replace_all
+                    schema,
+                    table,
+                    source,
+                    relation.columns,
+                    primary_key,
+                    keep_when_null,
+                    keep_existing,
+                    replace_all,
+                    ident(stored_keys) if stored_keys else None,
                 )
                 if self.kind == "duckdb":
                     inserted, replaced = merge_duckdb(staging, plan, [str(t) for t in relation.types])

@@ -127,6 +127,9 @@ def _load_hubspot(
         pages = source.list_pages(object_type, properties, associations=DEFAULT_ASSOCIATIONS[object_type])
         load = HubSpotLoad(mode="full")
 
+    # on a table empty when the load began, only keys an earlier batch of this load accepted can be stored:
+    # each merge then looks for the rows it replaces among those few keys, not the whole batch's
+    began_empty = warehouse.row_count(SCHEMA, object_type) == 0
     con = warehouse.staging()
     con.execute(f"drop table if exists {ACCEPTED}")  # keys accepted by earlier batches of this load
     first_row = 1
@@ -137,7 +140,13 @@ def _load_hubspot(
             load.broken_pages += broken
             first_row += batch.good_rows + batch.rejected_rows
             outcome = load_validated(
-                warehouse, SCHEMA, object_type, batch, contract.primary_key, keep_when_null=keep_when_null
+                warehouse,
+                SCHEMA,
+                object_type,
+                batch,
+                contract.primary_key,
+                keep_when_null=keep_when_null,
+                stored_keys=batch.replacing if began_empty else None,
             )
             load.add(outcome, batch.reject_reasons)
             newest = con.sql(f"select max(updated_at) from {batch.good}").fetchall()[0][0]

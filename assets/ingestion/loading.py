@@ -31,11 +31,13 @@ def load_validated(
     primary_key: Sequence[str],
     max_rejected_share: float = MAX_REJECTED_SHARE,
     keep_when_null: Sequence[str] = (),
+    stored_keys: str | None = None,
 ) -> LoadOutcome:
     """Merge the batch's rejects into ``<table>__rejected`` (keyed by ``rejected_id``) and its good rows into ``table``.
 
     ``batch`` was validated on ``warehouse.staging()``. Rejects are stored even when the batch is
-    refused, so a person can see why; what was loaded before stays untouched either way.
+    refused, so a person can see why; what was loaded before stays untouched either way. ``stored_keys``: see
+    :meth:`Warehouse.merge`.
     """
     with warehouse.session():
         warehouse.merge(schema, f"{table}__rejected", batch.rejected, ["rejected_id"], unique_keys=True)
@@ -46,5 +48,7 @@ def load_validated(
                 f"{schema}.{table}: {share:.0%} of {total} rows rejected (limit {max_rejected_share:.0%}); "
                 f"nothing merged. Reasons: {batch.reject_reasons}. See {schema}.{table}__rejected."
             )
-        merged = warehouse.merge(schema, table, batch.good, primary_key, keep_when_null, unique_keys=True)
+        merged = warehouse.merge(
+            schema, table, batch.good, primary_key, keep_when_null, unique_keys=True, stored_keys=stored_keys
+        )
         return LoadOutcome(merged=merged, rejected=batch.rejected_rows, table_rows=warehouse.row_count(schema, table))
