@@ -22,7 +22,7 @@ def dbt(ctx: typer.Context) -> None:
     if not args:
         typer.echo('give dbt its arguments after "--", e.g.: cro dbt -- build --select dim_segments', err=True)
         raise typer.Exit(code=2)
-    if "--profiles-dir" not in args:
+    if not any(arg == "--profiles-dir" or arg.startswith("--profiles-dir=") for arg in args):
         args += ["--profiles-dir", str(DBT_PROJECT_DIR)]
     env = os.environ | dbt_environment(load_settings().warehouse_url)
     executable = Path(sys.executable).parent / "dbt"

@@ -92,3 +92,25 @@ def test_dbt_needs_its_arguments() -> None:
     result = runner.invoke(app, ["dbt"])
     assert result.exit_code == 2
     assert "cro dbt -- build" in result.output
+
+
+@pytest.mark.parametrize(
+    ("given", "expected_tail"),
+    [
+        (["debug"], ["debug", "--profiles-dir", "<project>"]),
+        (["debug", "--profiles-dir", "/elsewhere"], ["debug", "--profiles-dir", "/elsewhere"]),
+        (["debug", "--profiles-dir=/elsewhere"], ["debug", "--profiles-dir=/elsewhere"]),
+    ],
+)
+def test_dbt_uses_the_project_profiles_unless_told_otherwise(
+    monkeypatch: pytest.MonkeyPatch, given: list[str], expected_tail: list[str]
+) -> None:
+    import subprocess
+
+    from assets.dbt.project import DBT_PROJECT_DIR
+
+    calls: list[list[str]] = []
+    monkeypatch.setattr(subprocess, "run", lambda cmd, **_: calls.append(cmd) or subprocess.CompletedProcess(cmd, 3))
+    result = runner.invoke(app, ["dbt", "--", *given])
+    assert result.exit_code == 3  # dbt's own exit code
+    assert calls[0][1:] == [str(DBT_PROJECT_DIR) if a == "<project>" else a for a in expected_tail]
